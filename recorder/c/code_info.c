@@ -1,0 +1,134 @@
+/* What the recorder knows about each code object. */
+
+#include "code_info.h"
+
+static Py_ssize_t extra_index = -1;
+static PyObject *skipped_prefixes;   /* tuple of str, each ending with "/" */
+static PyObject *recorded_pseudo_file;
+
+static void
+free_code_info(void *ptr)
+{
+    CodeInfo *info = ptr;
+    if (info != NULL) {
+        PyMem_Free(info->varname_ids);
+        PyMem_Free(info);
+    }
+}
+
+static PyObject *
+with_trailing_slash(PyObject *dir)
+{
+    if (PyUnicode_GET_LENGTH(dir) > 0 &&
+        PyUnicode_READ_CHAR(dir, PyUnicode_GET_LENGTH(dir) - 1) == '/')
+    {
+        return Py_NewRef(dir);
+    }
+    return PyUnicode_FromFormat("%U/", dir);
+}
+
+int
+code_info_configure(PyObject *stdlib_dir, PyObject *prefix, PyObject *main_pseudo_file)
+{
+    if (extra_index < 0) {
+        extra_index = PyUnstable_Eval_RequestCodeExtraIndex(free_code_info);
+        if (extra_index < 0) {
+            PyErr_SetString(PyExc_RuntimeError, "no free co_extra slot");
+            return -1;
+        }
+    }
+    /* The standard library, and everything installed into the
+       interpreter's prefix, python-ct's own tools included. */
+    PyObject *stdlib = with_trailing_slash(stdlib_dir);
+    PyObject *installed = stdlib ? PyUnicode_FromFormat("%U/lib/", prefix) : NULL;
+    if (installed == NULL) {
+        Py_XDECREF(stdlib);
+        return -1;
+    }
+    Py_XSETREF(skipped_prefixes, PyTuple_Pack(2, stdlib, installed));
+    Py_DECREF(stdlib);
+    Py_DECREF(installed);
+    Py_XSETREF(recorded_pseudo_file, Py_XNewRef(main_pseudo_file));
+    return skipped_prefixes ? 0 : -1;
+}
+
+void
+code_info_clear_configuration(void)
+{
+    Py_CLEAR(skipped_prefixes);
+    Py_CLEAR(recorded_pseudo_file);
+}
+
+static int
+contains_ascii(PyObject *str, const char *needle)
+{
+    PyObject *sub = PyUnicode_FromString(needle);
+    if (sub == NULL) {
+        PyErr_Clear();
+        return 0;
+    }
+    Py_ssize_t found = PyUnicode_Find(str, sub, 0, PY_SSIZE_T_MAX, 1);
+    Py_DECREF(sub);
+    PyErr_Clear();
+    return found >= 0;
+}
+
+static int
+is_user_file(PyObject *filename)
+{
+    if (!PyUnicode_Check(filename) || PyUnicode_GET_LENGTH(filename) == 0) {
+        return 0;
+    }
+    if (PyUnicode_READ_CHAR(filename, 0) == '<') {
+        /* Frozen modules, exec()'d strings, generated code: no source. */
+        return recorded_pseudo_file != NULL &&
+               PyUnicode_Compare(filename, recorded_pseudo_file) == 0;
+    }
+    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(skipped_prefixes); i++) {
+        int match = PyUnicode_Tailmatch(filename, PyTuple_GET_ITEM(skipped_prefixes, i),
+                                        0, PY_SSIZE_T_MAX, -1);
+        if (match != 0) {
+            PyErr_Clear();
+            return 0;
+        }
+    }
+    return !contains_ascii(filename, "/site-packages/") &&
+           !contains_ascii(filename, "/dist-packages/");
+}
+
+CodeInfo *
+code_info_get(PyCodeObject *code)
+{
+    void *ptr = NULL;
+    if (PyUnstable_Code_GetExtra((PyObject *)code, extra_index, &ptr) < 0) {
+        return NULL;
+    }
+    if (ptr != NULL) {
+        return ptr;
+    }
+    CodeInfo *info = PyMem_Calloc(1, sizeof(CodeInfo));
+    if (info == NULL) {
+        PyErr_NoMemory();
+        return NULL;
+    }
+    info->recorded = is_user_file(code->co_filename);
+    info->generation = -1;
+    if (PyUnstable_Code_SetExtra((PyObject *)code, extra_index, info) < 0) {
+        PyMem_Free(info);
+        return NULL;
+    }
+    return info;
+}
+
+void
+code_info_sync_generation(CodeInfo *info, int generation)
+{
+    if (info->generation == generation) {
+        return;
+    }
+    info->generation = generation;
+    info->path_id = -1;
+    info->function_id = -1;
+    PyMem_Free(info->varname_ids);
+    info->varname_ids = NULL;
+}

@@ -1,0 +1,35 @@
+/* What the recorder knows about each code object.
+ *
+ * Stored in the code object's co_extra slot, so it is found in O(1) from a
+ * frame and freed with the code object.  Whether a code object is recorded
+ * (user code) is decided once, from its file name. */
+
+#ifndef CTRECORD_CODE_INFO_H
+#define CTRECORD_CODE_INFO_H
+
+#include "Python.h"
+
+typedef struct {
+    int recorded;               /* user code */
+    int local_events_set;
+    int generation;             /* trace the ids below belong to */
+    Py_ssize_t path_id;
+    Py_ssize_t function_id;
+    Py_ssize_t *varname_ids;    /* per localsplus slot; -1 = not interned */
+} CodeInfo;
+
+/* Rules for what is user code.  `stdlib_dir` and `prefix` are skipped;
+   `main_pseudo_file` (e.g. "<string>" for -c) is the one pseudo-file name
+   ("<...>") that is recorded.  Return -1 with an exception set on failure. */
+int code_info_configure(PyObject *stdlib_dir, PyObject *prefix,
+                        PyObject *main_pseudo_file);
+void code_info_clear_configuration(void);
+
+/* The info of `code`, created and classified on first use.  NULL on
+   memory error (exception set). */
+CodeInfo *code_info_get(PyCodeObject *code);
+
+/* Reset ids cached for an older trace. */
+void code_info_sync_generation(CodeInfo *info, int generation);
+
+#endif

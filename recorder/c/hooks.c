@@ -1,0 +1,332 @@
+/* The recorder's sys.monitoring callbacks, called directly from the
+ * interpreter as C functions (see the 0001 patch).
+ *
+ * PY_START is watched globally: the first time a code object starts, it is
+ * classified; library code gets DISABLE (its RESUME goes back to the plain
+ * opcode, so it runs at full speed), user code gets the local events for
+ * lines, returns and generator resumes.  PY_UNWIND and PY_THROW can only be
+ * watched globally, so their callbacks check the code object first. */
+
+#include "recorder.h"
+#include "code_info.h"
+#include "frame_reader.h"
+#include "value_encoder.h"
+
+#include "pycore_instruments.h"   // _PyMonitoring_SetCCallback()
+#include "pycore_interp.h"        // PyInterpreterState.monitoring_tool_names
+#include "pycore_runtime.h"       // _Py_ID()
+
+#define EVENT_BIT(name) (1 << PY_MONITORING_EVENT_##name)
+#define GLOBAL_EVENTS (EVENT_BIT(PY_START) | EVENT_BIT(PY_UNWIND) | EVENT_BIT(PY_THROW))
+#define LOCAL_EVENTS (EVENT_BIT(PY_RESUME) | EVENT_BIT(PY_RETURN) | \
+                      EVENT_BIT(PY_YIELD) | EVENT_BIT(LINE))
+
+enum { CONTINUE = 0, DISABLE = 1 };
+
+static PyObject *
+absolute_path(PyObject *filename)
+{
+    if (PyUnicode_GET_LENGTH(filename) > 0) {
+        Py_UCS4 first = PyUnicode_READ_CHAR(filename, 0);
+        if (first == '/' || first == '<') {
+            return Py_NewRef(filename);
+        }
+    }
+    return PyUnicode_FromFormat("%U/%U", recorder.workdir, filename);
+}
+
+static Py_ssize_t
+code_path_id(CodeInfo *info, PyCodeObject *code)
+{
+    if (info->path_id < 0) {
+        PyObject *path = absolute_path(code->co_filename);
+        if (path == NULL) {
+            return -1;
+        }
+        recorder_write_header(path);
+        info->path_id = tw_path_id(&recorder.writer, path);
+        Py_DECREF(path);
+    }
+    return info->path_id;
+}
+
+/* Module code is named after its module, "<__main__>", as the upstream
+   recorder does; other code by its qualified name. */
+static PyObject *
+function_name(_PyInterpreterFrame *frame, PyCodeObject *code)
+{
+    if (frame->f_locals == frame->f_globals && PyDict_CheckExact(frame->f_globals)) {
+        PyObject *name = PyDict_GetItemWithError(frame->f_globals, &_Py_ID(__name__));
+        if (name != NULL && PyUnicode_Check(name)) {
+            return PyUnicode_FromFormat("<%U>", name);
+        }
+        PyErr_Clear();
+    }
+    return Py_NewRef(code->co_qualname);
+}
+
+static Py_ssize_t
+code_function_id(CodeInfo *info, _PyInterpreterFrame *frame, PyCodeObject *code,
+                 Py_ssize_t path_id)
+{
+    if (info->function_id < 0) {
+        PyObject *name = function_name(frame, code);
+        if (name == NULL) {
+            return -1;
+        }
+        info->function_id = tw_function_id(&recorder.writer, path_id,
+                                           code->co_firstlineno, name);
+        Py_DECREF(name);
+    }
+    return info->function_id;
+}
+
+static Py_ssize_t
+slot_varname_id(CodeInfo *info, PyCodeObject *code, int i)
+{
+    if (info->varname_ids == NULL) {
+        info->varname_ids = PyMem_Malloc(sizeof(Py_ssize_t) * (size_t)code->co_nlocalsplus);
+        if (info->varname_ids == NULL) {
+            return -1;
+        }
+        for (int j = 0; j < code->co_nlocalsplus; j++) {
+            info->varname_ids[j] = -1;
+        }
+    }
+    if (info->varname_ids[i] < 0) {
+        info->varname_ids[i] = tw_varname_id(
+            &recorder.writer, PyTuple_GET_ITEM(code->co_localsplusnames, i));
+    }
+    return info->varname_ids[i];
+}
+
+/* The CodeInfo of a frame's code if that code is recorded, else NULL. */
+static CodeInfo *
+recorded_info(_PyInterpreterFrame *frame)
+{
+    CodeInfo *info = code_info_get(_PyFrame_GetCode(frame));
+    if (info == NULL) {
+        PyErr_Clear();
+        return NULL;
+    }
+    if (!info->recorded) {
+        return NULL;
+    }
+    code_info_sync_generation(info, recorder.generation);
+    return info;
+}
+
+static int
+is_recorded_thread(PyThreadState *tstate)
+{
+    return recorder.active && tstate == recorder.tstate;
+}
+
+/* Entry into a frame, following CodeTracer's protocol: the argument
+   values, a step on the definition line, then the Call with the args. */
+static void
+record_entry(_PyInterpreterFrame *frame, CodeInfo *info, int with_args)
+{
+    PyCodeObject *code = _PyFrame_GetCode(frame);
+    TraceWriter *w = &recorder.writer;
+    JsonBuffer *values = &recorder.scratch;
+    Py_ssize_t path_id = code_path_id(info, code);
+    Py_ssize_t function_id = code_function_id(info, frame, code, path_id);
+    int nparams = with_args ? frame_parameter_count(code) : 0;
+    Py_ssize_t *ids = PyMem_Malloc(sizeof(Py_ssize_t) * (size_t)(nparams + 1));
+    size_t *offsets = PyMem_Malloc(sizeof(size_t) * (size_t)(nparams + 1));
+    if (path_id < 0 || function_id < 0 || ids == NULL || offsets == NULL) {
+        PyErr_Clear();
+        PyMem_Free(ids);
+        PyMem_Free(offsets);
+        return;
+    }
+    values->len = 0;
+    offsets[0] = 0;
+    int nargs = 0;
+    for (int i = 0; i < nparams; i++) {
+        PyObject *value = frame_slot_value(frame, i);
+        if (value == NULL) {
+            continue;
+        }
+        ids[nargs] = slot_varname_id(info, code, i);
+        encode_value(w, values, value);
+        offsets[++nargs] = values->len;
+    }
+    for (int i = 0; i < nargs; i++) {
+        tw_value(w, ids[i], values->data + offsets[i], offsets[i + 1] - offsets[i]);
+    }
+    tw_step(w, path_id, code->co_firstlineno);
+    tw_call(w, function_id, nargs, ids, values->data, offsets);
+    recorder.depth++;
+    PyMem_Free(ids);
+    PyMem_Free(offsets);
+    PyErr_Clear();
+}
+
+static void
+record_variable(Py_ssize_t varname_id, PyObject *value)
+{
+    JsonBuffer *scratch = &recorder.scratch;
+    scratch->len = 0;
+    encode_value(&recorder.writer, scratch, value);
+    tw_value(&recorder.writer, varname_id, scratch->data, scratch->len);
+}
+
+static void
+record_step(_PyInterpreterFrame *frame, CodeInfo *info, int line)
+{
+    PyCodeObject *code = _PyFrame_GetCode(frame);
+    TraceWriter *w = &recorder.writer;
+    tw_step(w, code_path_id(info, code), line);
+    PyObject *ns = frame_namespace(frame);
+    if (ns != NULL) {
+        Py_ssize_t pos = 0;
+        PyObject *name, *value;
+        while (PyDict_Next(ns, &pos, &name, &value)) {
+            if (namespace_entry_is_shown(name, value)) {
+                record_variable(tw_varname_id(w, name), value);
+            }
+        }
+    }
+    else {
+        for (int i = 0; i < code->co_nlocalsplus; i++) {
+            PyObject *value = frame_slot_value(frame, i);
+            if (value != NULL && slot_is_shown(code, i)) {
+                record_variable(slot_varname_id(info, code, i), value);
+            }
+        }
+    }
+    PyErr_Clear();
+}
+
+static void
+record_exit(PyObject *value)
+{
+    if (recorder.depth <= 0) {
+        return;
+    }
+    JsonBuffer *scratch = &recorder.scratch;
+    scratch->len = 0;
+    encode_value(&recorder.writer, scratch, value);
+    tw_return(&recorder.writer, scratch->data, scratch->len);
+    recorder.depth--;
+}
+
+static int
+on_py_start(PyThreadState *tstate, _PyInterpreterFrame *frame,
+            _Py_CODEUNIT *instr, int event, PyObject *arg)
+{
+    PyCodeObject *code = _PyFrame_GetCode(frame);
+    CodeInfo *info = code_info_get(code);
+    if (info == NULL) {
+        PyErr_Clear();
+        return CONTINUE;
+    }
+    if (!info->recorded) {
+        return DISABLE;
+    }
+    if (!is_recorded_thread(tstate)) {
+        return CONTINUE;
+    }
+    if (!info->local_events_set) {
+        if (_PyMonitoring_SetLocalEvents(code, RECORDER_TOOL_ID, LOCAL_EVENTS) < 0) {
+            PyErr_Clear();
+        }
+        info->local_events_set = 1;
+    }
+    code_info_sync_generation(info, recorder.generation);
+    record_entry(frame, info, 1);
+    return CONTINUE;
+}
+
+/* A generator or coroutine resumed, by next()/send() or by throw(). */
+static int
+on_resume(PyThreadState *tstate, _PyInterpreterFrame *frame,
+          _Py_CODEUNIT *instr, int event, PyObject *arg)
+{
+    if (is_recorded_thread(tstate)) {
+        CodeInfo *info = recorded_info(frame);
+        if (info != NULL) {
+            record_entry(frame, info, 0);
+        }
+    }
+    return CONTINUE;
+}
+
+/* Return, yield or unwinding by an exception: `arg` is the value or the
+   exception. */
+static int
+on_frame_exit(PyThreadState *tstate, _PyInterpreterFrame *frame,
+        _Py_CODEUNIT *instr, int event, PyObject *arg)
+{
+    if (is_recorded_thread(tstate) && recorded_info(frame) != NULL) {
+        record_exit(arg);
+    }
+    return CONTINUE;
+}
+
+static int
+on_line(PyThreadState *tstate, _PyInterpreterFrame *frame,
+        _Py_CODEUNIT *instr, int event, PyObject *arg)
+{
+    if (is_recorded_thread(tstate)) {
+        CodeInfo *info = recorded_info(frame);
+        if (info != NULL) {
+            PyCodeObject *code = _PyFrame_GetCode(frame);
+            int line = _Py_Instrumentation_GetLine(code, (int)(instr - _PyCode_CODE(code)));
+            record_step(frame, info, line);
+        }
+    }
+    return CONTINUE;
+}
+
+static const struct {
+    int event;
+    _PyMonitoring_CCallback callback;
+} CALLBACKS[] = {
+    {PY_MONITORING_EVENT_PY_START, on_py_start},
+    {PY_MONITORING_EVENT_PY_RESUME, on_resume},
+    {PY_MONITORING_EVENT_PY_THROW, on_resume},
+    {PY_MONITORING_EVENT_PY_RETURN, on_frame_exit},
+    {PY_MONITORING_EVENT_PY_YIELD, on_frame_exit},
+    {PY_MONITORING_EVENT_PY_UNWIND, on_frame_exit},
+    {PY_MONITORING_EVENT_LINE, on_line},
+};
+
+#define N_CALLBACKS ((int)(sizeof(CALLBACKS) / sizeof(CALLBACKS[0])))
+
+int
+hooks_install(void)
+{
+    PyInterpreterState *interp = PyInterpreterState_Get();
+    if (interp->monitoring_tool_names[RECORDER_TOOL_ID] != NULL) {
+        PyErr_Format(PyExc_RuntimeError, "sys.monitoring tool %d is in use",
+                     RECORDER_TOOL_ID);
+        return -1;
+    }
+    interp->monitoring_tool_names[RECORDER_TOOL_ID] = PyUnicode_FromString("python-ct");
+    if (interp->monitoring_tool_names[RECORDER_TOOL_ID] == NULL) {
+        return -1;
+    }
+    for (int i = 0; i < N_CALLBACKS; i++) {
+        _PyMonitoring_SetCCallback(RECORDER_TOOL_ID, CALLBACKS[i].event,
+                                   CALLBACKS[i].callback);
+    }
+    return _PyMonitoring_SetEvents(RECORDER_TOOL_ID, GLOBAL_EVENTS);
+}
+
+void
+hooks_remove(void)
+{
+    PyInterpreterState *interp = PyInterpreterState_Get();
+    if (interp->monitoring_tool_names[RECORDER_TOOL_ID] == NULL) {
+        return;
+    }
+    (void)_PyMonitoring_SetEvents(RECORDER_TOOL_ID, 0);
+    PyErr_Clear();
+    for (int i = 0; i < N_CALLBACKS; i++) {
+        _PyMonitoring_SetCCallback(RECORDER_TOOL_ID, CALLBACKS[i].event, NULL);
+    }
+    Py_CLEAR(interp->monitoring_tool_names[RECORDER_TOOL_ID]);
+}

@@ -1,0 +1,468 @@
+/* python-ct's recorder: starting and finishing a recording, and the
+ * _ctrecord built-in module.
+ *
+ * `python-ct` runs `python3.13 -X ctrace`; the interpreter calls
+ * _PyCtRecord_StartFromConfig() just before the main program runs and
+ * _PyCtRecord_Finish() when it is done.  Options come from the environment:
+ *   CODETRACER_DB_TRACE_PATH  trace folder (default ./trace-out)
+ *   CODETRACER_RECORD=0       run without recording */
+
+#include "recorder.h"
+#include "code_info.h"
+#include "value_encoder.h"
+
+#include "pycore_ctrecord.h"      // _PyCtRecord_StartFromConfig()
+#include "pycore_runtime.h"       // _PyRuntime
+
+#include <errno.h>
+#include <signal.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define RECORDER_VERSION "0.1.0"
+
+Recorder recorder;
+
+/* Metadata kept from the start for trace_metadata.json. */
+static PyObject *metadata_program;
+static PyObject *metadata_args;
+
+static int
+xoption_requested(const PyConfig *config)
+{
+    for (Py_ssize_t i = 0; i < config->xoptions.length; i++) {
+        const wchar_t *opt = config->xoptions.items[i];
+        if (wcscmp(opt, L"ctrace") == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* 1 to record, 0 not to, -1 for a value that is neither. */
+static int
+recording_wanted(const char *value)
+{
+    if (value == NULL || *value == '\0') {
+        return 1;
+    }
+    static const char *const on[] = {"1", "true", "yes", "on"};
+    static const char *const off[] = {"0", "false", "no", "off"};
+    for (size_t i = 0; i < 4; i++) {
+        if (strcasecmp(value, on[i]) == 0) {
+            return 1;
+        }
+        if (strcasecmp(value, off[i]) == 0) {
+            return 0;
+        }
+    }
+    return -1;
+}
+
+static int
+make_folders(char *path)
+{
+    for (char *p = path + 1; *p; p++) {
+        if (*p == '/') {
+            *p = '\0';
+            int err = mkdir(path, 0755) < 0 && errno != EEXIST;
+            *p = '/';
+            if (err) {
+                return -1;
+            }
+        }
+    }
+    if (mkdir(path, 0755) < 0 && errno != EEXIST) {
+        return -1;
+    }
+    struct stat st;
+    if (stat(path, &st) < 0) {
+        return -1;
+    }
+    if (!S_ISDIR(st.st_mode)) {
+        errno = ENOTDIR;
+        return -1;
+    }
+    return 0;
+}
+
+static int
+resolve_folder(char *out, size_t size)
+{
+    const char *folder = getenv("CODETRACER_DB_TRACE_PATH");
+    if (folder == NULL || *folder == '\0') {
+        folder = "trace-out";
+    }
+    if (folder[0] == '/') {
+        snprintf(out, size, "%s", folder);
+        return 0;
+    }
+    char cwd[2048];
+    if (getcwd(cwd, sizeof(cwd)) == NULL) {
+        return -1;
+    }
+    snprintf(out, size, "%s/%s", cwd, folder);
+    return 0;
+}
+
+static PyObject *
+wide_to_str(const wchar_t *s)
+{
+    return s ? PyUnicode_FromWideChar(s, -1) : Py_NewRef(Py_None);
+}
+
+static int
+init_program_description(const PyConfig *config)
+{
+    PyObject *argv = PySys_GetObject("argv");
+    metadata_args = argv && PyList_Check(argv) && PyList_GET_SIZE(argv) > 0
+        ? PyList_GetSlice(argv, 1, PyList_GET_SIZE(argv)) : PyList_New(0);
+    if (config->run_filename != NULL) {
+        PyObject *filename = wide_to_str(config->run_filename);
+        if (filename == NULL) {
+            return -1;
+        }
+        PyObject *cwd_relative = PyUnicode_FromFormat("%U/%U", recorder.workdir, filename);
+        int absolute = PyUnicode_READ_CHAR(filename, 0) == '/';
+        metadata_program = absolute ? Py_NewRef(filename) : Py_NewRef(cwd_relative);
+        Py_DECREF(filename);
+        Py_XDECREF(cwd_relative);
+        recorder.fallback_path = Py_XNewRef(metadata_program);
+    }
+    else if (config->run_command != NULL) {
+        metadata_program = PyUnicode_FromString("-c");
+        recorder.fallback_path = PyUnicode_FromString("<string>");
+    }
+    else if (config->run_module != NULL) {
+        metadata_program = wide_to_str(config->run_module);
+        recorder.fallback_path = Py_NewRef(recorder.workdir);
+    }
+    else {
+        metadata_program = PyUnicode_FromString("-");
+        recorder.fallback_path = PyUnicode_FromString("<stdin>");
+    }
+    return metadata_args && metadata_program && recorder.fallback_path ? 0 : -1;
+}
+
+static int
+configure_user_code(const PyConfig *config)
+{
+    PyObject *stdlib_dir = wide_to_str(config->stdlib_dir);
+    PyObject *prefix = wide_to_str(config->base_prefix);
+    PyObject *pseudo = NULL;
+    if (config->run_command != NULL) {
+        pseudo = PyUnicode_FromString("<string>");
+    }
+    else if (config->run_filename == NULL && config->run_module == NULL) {
+        pseudo = PyUnicode_FromString("<stdin>");
+    }
+    int res = stdlib_dir && prefix && PyUnicode_Check(stdlib_dir) && PyUnicode_Check(prefix)
+        ? code_info_configure(stdlib_dir, prefix, pseudo) : -1;
+    Py_XDECREF(stdlib_dir);
+    Py_XDECREF(prefix);
+    Py_XDECREF(pseudo);
+    return res;
+}
+
+static void
+put_json_key(JsonBuffer *b, const char *key)
+{
+    jb_utf8_string(b, key, strlen(key));
+    jb_putc(b, ':');
+}
+
+static int
+write_metadata(void)
+{
+    JsonBuffer b = {0};
+    JB_LITERAL(&b, "{");
+    put_json_key(&b, "workdir");
+    jb_unicode_string(&b, recorder.workdir, PY_SSIZE_T_MAX);
+    JB_LITERAL(&b, ",");
+    put_json_key(&b, "program");
+    jb_unicode_string(&b, metadata_program, PY_SSIZE_T_MAX);
+    JB_LITERAL(&b, ",");
+    put_json_key(&b, "args");
+    jb_putc(&b, '[');
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(metadata_args); i++) {
+        PyObject *arg = PyList_GET_ITEM(metadata_args, i);
+        if (i) {
+            jb_putc(&b, ',');
+        }
+        if (PyUnicode_Check(arg)) {
+            jb_unicode_string(&b, arg, PY_SSIZE_T_MAX);
+        }
+        else {
+            JB_LITERAL(&b, "\"\"");
+        }
+    }
+    JB_LITERAL(&b, "],");
+    put_json_key(&b, "recorder");
+    JB_LITERAL(&b, "{\"name\":\"python-ct\",\"version\":\"" RECORDER_VERSION "\"}");
+    if (recorder.exit_status_known) {
+        JB_LITERAL(&b, ",");
+        put_json_key(&b, "exit_status");
+        JB_LITERAL(&b, "{\"code\":");
+        jb_int(&b, recorder.exit_status);
+        JB_LITERAL(&b, "}");
+    }
+    JB_LITERAL(&b, "}\n");
+    int res = tw_write_file(recorder.folder, "trace_metadata.json", &b);
+    jb_free(&b);
+    return res;
+}
+
+static int
+write_paths(PyObject *paths)
+{
+    JsonBuffer b = {0};
+    jb_putc(&b, '[');
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(paths); i++) {
+        if (i) {
+            jb_putc(&b, ',');
+        }
+        jb_unicode_string(&b, PyList_GET_ITEM(paths, i), PY_SSIZE_T_MAX);
+    }
+    JB_LITERAL(&b, "]\n");
+    int res = tw_write_file(recorder.folder, "trace_paths.json", &b);
+    jb_free(&b);
+    return res;
+}
+
+void
+recorder_write_header(PyObject *path)
+{
+    if (recorder.header_written) {
+        return;
+    }
+    recorder.header_written = 1;
+    TraceWriter *w = &recorder.writer;
+    Py_ssize_t path_id = tw_path_id(w, path);
+    PyObject *name = PyUnicode_FromString("<toplevel>");
+    if (name != NULL) {
+        tw_function_id(w, path_id, 1, name);
+        Py_DECREF(name);
+    }
+    tw_call(w, 0, 0, NULL, NULL, NULL);
+    tw_builtin_type_id(w, BUILTIN_NONE);
+    PyErr_Clear();
+}
+
+/* A forked child must not write into its parent's trace. */
+static PyObject *
+stop_in_child(PyObject *module, PyObject *unused)
+{
+    if (recorder.active) {
+        recorder.active = 0;
+        io_capture_stop();
+        hooks_remove();
+        tw_abandon(&recorder.writer);
+    }
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef stop_in_child_def = {
+    "_stop_in_child", stop_in_child, METH_NOARGS, NULL
+};
+
+static int
+register_fork_handler(void)
+{
+    PyObject *os = PyImport_ImportModule("os");
+    if (os == NULL) {
+        return -1;
+    }
+    PyObject *func = PyCFunction_New(&stop_in_child_def, NULL);
+    PyObject *register_at_fork = func ? PyObject_GetAttrString(os, "register_at_fork") : NULL;
+    PyObject *args = PyTuple_New(0);
+    PyObject *kwargs = func ? Py_BuildValue("{sO}", "after_in_child", func) : NULL;
+    PyObject *res = register_at_fork && args && kwargs
+        ? PyObject_Call(register_at_fork, args, kwargs) : NULL;
+    Py_XDECREF(res);
+    Py_XDECREF(kwargs);
+    Py_XDECREF(args);
+    Py_XDECREF(register_at_fork);
+    Py_XDECREF(func);
+    Py_DECREF(os);
+    return res ? 0 : -1;
+}
+
+static void
+report_start_failure(const char *what)
+{
+    fprintf(stderr, "python-ct: %s %s: %s\n", what, recorder.folder, strerror(errno));
+}
+
+int
+_PyCtRecord_StartFromConfig(const PyConfig *config)
+{
+    if (!xoption_requested(config)) {
+        return 0;
+    }
+    const char *wanted = getenv("CODETRACER_RECORD");
+    switch (recording_wanted(wanted)) {
+    case 0:
+        return 0;
+    case -1:
+        fprintf(stderr, "python-ct: CODETRACER_RECORD must be 0 or 1, not '%s'\n", wanted);
+        return -1;
+    }
+    if (resolve_folder(recorder.folder, sizeof(recorder.folder)) < 0) {
+        report_start_failure("cannot resolve the trace folder");
+        return -1;
+    }
+    if (make_folders(recorder.folder) < 0) {
+        report_start_failure("cannot create the trace folder");
+        return -1;
+    }
+    if (tw_open(&recorder.writer, recorder.folder) < 0) {
+        report_start_failure("cannot write the trace into");
+        return -1;
+    }
+    char cwd[2048];
+    recorder.workdir = PyUnicode_DecodeFSDefault(getcwd(cwd, sizeof(cwd)) ? cwd : "/");
+    if (recorder.workdir == NULL || init_program_description(config) < 0 ||
+        configure_user_code(config) < 0 || write_metadata() < 0 ||
+        hooks_install() < 0 || io_capture_start() < 0 || register_fork_handler() < 0)
+    {
+        PyErr_Clear();
+        fprintf(stderr, "python-ct: cannot start recording into %s\n", recorder.folder);
+        hooks_remove();
+        tw_abandon(&recorder.writer);
+        return -1;
+    }
+    recorder.tstate = PyThreadState_Get();
+    recorder.generation++;
+    recorder.depth = 0;
+    recorder.header_written = 0;
+    recorder.active = 1;
+    return 0;
+}
+
+/* The uncaught exception the interpreter printed, if any. */
+static void
+record_uncaught_exception(void)
+{
+    PyObject *exc = PySys_GetObject("last_exc");
+    if (exc == NULL || !PyExceptionInstance_Check(exc)) {
+        return;
+    }
+    JsonBuffer text = {0};
+    describe_exception(&text, exc);
+    if (!text.failed) {
+        tw_event(&recorder.writer, EVENT_KIND_ERROR, "", text.data, text.len);
+    }
+    jb_free(&text);
+}
+
+static void
+print_summary(int write_failed)
+{
+    TraceWriter *w = &recorder.writer;
+    if (write_failed) {
+        fprintf(stderr, "python-ct: writing the trace into %s failed: %s\n",
+                recorder.folder, strerror(w->io_error ? w->io_error : errno));
+        return;
+    }
+    fprintf(stderr, "python-ct: trace in %s (%lld steps, %lld calls, %.1f MB)\n",
+            recorder.folder, w->steps, w->calls - 1, (double)w->bytes_written / 1e6);
+}
+
+void
+_PyCtRecord_Finish(int exit_status)
+{
+    if (!recorder.active) {
+        return;
+    }
+    recorder.active = 0;
+    io_capture_stop();
+    hooks_remove();
+    if (_PyRuntime.signals.unhandled_keyboard_interrupt) {
+        exit_status = 128 + SIGINT;
+    }
+    recorder.exit_status = exit_status;
+    recorder.exit_status_known = 1;
+
+    TraceWriter *w = &recorder.writer;
+    recorder_write_header(recorder.fallback_path);
+    if (w->steps == 0) {
+        /* CodeTracer needs a step to attach the end of the program to. */
+        tw_step(w, 0, 1);
+    }
+    PyObject *none_value = Py_None;
+    JsonBuffer *scratch = &recorder.scratch;
+    for (; recorder.depth > 0; recorder.depth--) {
+        scratch->len = 0;
+        encode_value(w, scratch, none_value);
+        tw_return(w, scratch->data, scratch->len);
+    }
+    if (exit_status != 0) {
+        record_uncaught_exception();
+    }
+    scratch->len = 0;
+    JB_LITERAL(scratch, "{\"kind\":\"Int\",\"i\":");
+    jb_int(scratch, exit_status);
+    JB_LITERAL(scratch, ",\"type_id\":");
+    jb_int(scratch, tw_builtin_type_id(w, BUILTIN_INT));
+    JB_LITERAL(scratch, "}");
+    tw_return(w, scratch->data, scratch->len);
+
+    PyObject *paths = Py_NewRef(w->paths);
+    int failed = tw_close(w) < 0;
+    failed |= write_paths(paths) < 0;
+    failed |= write_metadata() < 0;
+    Py_DECREF(paths);
+    jb_free(scratch);
+    code_info_clear_configuration();
+    Py_CLEAR(recorder.fallback_path);
+    Py_CLEAR(recorder.workdir);
+    Py_CLEAR(metadata_program);
+    Py_CLEAR(metadata_args);
+    PyErr_Clear();
+    print_summary(failed);
+}
+
+static PyObject *
+ctrecord_recording(PyObject *module, PyObject *unused)
+{
+    return PyBool_FromLong(recorder.active);
+}
+
+static PyObject *
+ctrecord_trace_folder(PyObject *module, PyObject *unused)
+{
+    if (!recorder.active) {
+        Py_RETURN_NONE;
+    }
+    return PyUnicode_DecodeFSDefault(recorder.folder);
+}
+
+static PyMethodDef ctrecord_methods[] = {
+    {"recording", ctrecord_recording, METH_NOARGS,
+     "recording()\n--\n\nWhether this process is being recorded."},
+    {"trace_folder", ctrecord_trace_folder, METH_NOARGS,
+     "trace_folder()\n--\n\nThe folder the trace is written to, or None."},
+    {NULL, NULL, 0, NULL}
+};
+
+static PyModuleDef_Slot ctrecord_slots[] = {
+    {Py_mod_multiple_interpreters, Py_MOD_PER_INTERPRETER_GIL_SUPPORTED},
+    {Py_mod_gil, Py_MOD_GIL_NOT_USED},
+    {0, NULL}
+};
+
+static struct PyModuleDef ctrecord_module = {
+    PyModuleDef_HEAD_INIT,
+    .m_name = "_ctrecord",
+    .m_doc = "python-ct's execution recorder.",
+    .m_size = 0,
+    .m_methods = ctrecord_methods,
+    .m_slots = ctrecord_slots,
+};
+
+PyMODINIT_FUNC
+PyInit__ctrecord(void)
+{
+    return PyModuleDef_Init(&ctrecord_module);
+}

@@ -1,0 +1,98 @@
+/* Streaming writer of CodeTracer's trace.json (an array of events).
+ *
+ * Events are appended to a buffer that is written out whenever it grows past
+ * a threshold, so memory stays bounded whatever the trace length.  Paths,
+ * functions, types and variable names are interned: the first use emits the
+ * interning event and later uses refer to its positional id, as the format
+ * requires (see docs/trace-format.md). */
+
+#ifndef CTRECORD_TRACE_WRITER_H
+#define CTRECORD_TRACE_WRITER_H
+
+#include "json_buffer.h"
+
+/* CodeTracer's TypeKind numbers that python-ct uses. */
+enum {
+    TYPE_KIND_SEQ = 0,
+    TYPE_KIND_STRUCT = 6,
+    TYPE_KIND_INT = 7,
+    TYPE_KIND_FLOAT = 8,
+    TYPE_KIND_STRING = 9,
+    TYPE_KIND_BOOL = 12,
+    TYPE_KIND_RAW = 16,
+    TYPE_KIND_ERROR = 24,
+    TYPE_KIND_FUNCTION = 25,
+    TYPE_KIND_TUPLE = 27,
+    TYPE_KIND_NONE = 30,
+};
+
+/* CodeTracer's EventLogKind numbers that python-ct uses. */
+enum {
+    EVENT_KIND_WRITE = 0,        /* stdout */
+    EVENT_KIND_WRITE_OTHER = 2,  /* stderr */
+    EVENT_KIND_ERROR = 11,
+};
+
+/* Builtin types whose ids are cached instead of looked up per value. */
+typedef enum {
+    BUILTIN_NONE, BUILTIN_BOOL, BUILTIN_INT, BUILTIN_FLOAT, BUILTIN_STR,
+    BUILTIN_BYTES, BUILTIN_LIST, BUILTIN_TUPLE, BUILTIN_DICT, BUILTIN_SET,
+    BUILTIN_FROZENSET, BUILTIN_FUNCTION, BUILTIN_CLASS, BUILTIN_MODULE,
+    BUILTIN_OBJECT, BUILTIN_MARKER,
+    BUILTIN_COUNT
+} BuiltinType;
+
+typedef struct {
+    int fd;                      /* trace.json */
+    JsonBuffer out;              /* events not yet written to fd */
+    long long events;
+    long long bytes_written;
+    int io_error;                /* errno of the first failed write, or 0 */
+
+    PyObject *path_ids;          /* str -> int */
+    PyObject *paths;             /* list of str, index = path id */
+    PyObject *type_ids;          /* bytes (Type record JSON) -> int */
+    PyObject *varname_ids;       /* str -> int */
+    Py_ssize_t builtin_type_ids[BUILTIN_COUNT];
+    Py_ssize_t function_count;
+
+    long long steps;
+    long long calls;
+    long long returns;
+
+    /* Consecutive writes to one stream on one step become one event. */
+    int pending_io_kind;         /* -1: none */
+    JsonBuffer pending_io;       /* JSON string body */
+} TraceWriter;
+
+/* Create trace.json in `folder`.  On failure return -1 with errno set. */
+int tw_open(TraceWriter *w, const char *folder);
+/* Finish the JSON array and close the file.  Return -1 if any write failed. */
+int tw_close(TraceWriter *w);
+/* Drop everything without writing (a forked child must not write). */
+void tw_abandon(TraceWriter *w);
+
+Py_ssize_t tw_path_id(TraceWriter *w, PyObject *path);
+Py_ssize_t tw_function_id(TraceWriter *w, Py_ssize_t path_id, int line, PyObject *name);
+Py_ssize_t tw_varname_id(TraceWriter *w, PyObject *name);
+Py_ssize_t tw_varname_id_cstr(TraceWriter *w, const char *name);
+/* Intern a Type record given as JSON: {"kind":..,"lang_type":..,"specific_info":..}. */
+Py_ssize_t tw_type_id(TraceWriter *w, const char *record, size_t len);
+Py_ssize_t tw_simple_type_id(TraceWriter *w, int kind, const char *lang_type, size_t len);
+Py_ssize_t tw_builtin_type_id(TraceWriter *w, BuiltinType which);
+
+void tw_step(TraceWriter *w, Py_ssize_t path_id, int line);
+/* `value` is an encoded ValueRecord. */
+void tw_value(TraceWriter *w, Py_ssize_t varname_id, const char *value, size_t len);
+/* args[i] is an encoded ValueRecord of arg_value_lens[i] bytes. */
+void tw_call(TraceWriter *w, Py_ssize_t function_id, Py_ssize_t nargs,
+             const Py_ssize_t *varname_ids, const char *values,
+             const size_t *value_offsets);
+void tw_return(TraceWriter *w, const char *value, size_t len);
+void tw_io(TraceWriter *w, int kind, PyObject *text);
+void tw_event(TraceWriter *w, int kind, const char *metadata, const char *content, size_t len);
+
+/* Write `content` to folder/name atomically (via a temporary file). */
+int tw_write_file(const char *folder, const char *name, JsonBuffer *content);
+
+#endif

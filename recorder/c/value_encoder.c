@@ -1,0 +1,670 @@
+/* Encoding of Python objects as CodeTracer ValueRecords (JSON). */
+
+#include "value_encoder.h"
+
+#include "pycore_dict.h"          // DK_UNICODE_ENTRIES()
+#include "pycore_long.h"          // _PyLong_IsNegative()
+#include "pycore_object.h"        // _PyObject_GetManagedDict()
+#include "pycore_setobject.h"     // _PySet_NextEntry()
+#include "structmember.h"         // PyMemberDef
+
+typedef struct {
+    TraceWriter *w;
+    JsonBuffer *b;
+    int depth;
+    PyObject *open[VALUE_MAX_DEPTH + 1];   /* containers being encoded */
+} Encoder;
+
+static void encode(Encoder *e, PyObject *obj);
+
+static void
+put_type_id(Encoder *e, Py_ssize_t type_id)
+{
+    JB_LITERAL(e->b, ",\"type_id\":");
+    jb_int(e->b, type_id < 0 ? 0 : type_id);
+    JB_LITERAL(e->b, "}");
+}
+
+static void
+put_raw_utf8(Encoder *e, const char *text, size_t len, Py_ssize_t type_id)
+{
+    JB_LITERAL(e->b, "{\"kind\":\"Raw\",\"r\":");
+    jb_utf8_string(e->b, text, len);
+    put_type_id(e, type_id);
+}
+
+static void
+put_marker(Encoder *e, const char *text)
+{
+    put_raw_utf8(e, text, strlen(text), tw_builtin_type_id(e->w, BUILTIN_MARKER));
+}
+
+static void
+put_more_marker(Encoder *e, Py_ssize_t more)
+{
+    char text[64];
+    snprintf(text, sizeof(text), "\xe2\x80\xa6 %zd more", more);
+    put_marker(e, text);
+}
+
+/* "module.QualName" for heap types, tp_name for static ones. */
+static void
+put_type_name_body(JsonBuffer *b, PyTypeObject *tp)
+{
+    if (tp->tp_flags & Py_TPFLAGS_HEAPTYPE) {
+        PyObject *qualname = ((PyHeapTypeObject *)tp)->ht_qualname;
+        PyObject *module = PyDict_GetItemWithError(tp->tp_dict, &_Py_ID(__module__));
+        if (module != NULL && PyUnicode_Check(module)) {
+            jb_unicode_body(b, module, PY_SSIZE_T_MAX);
+            jb_putc(b, '.');
+        }
+        PyErr_Clear();
+        jb_unicode_body(b, qualname, PY_SSIZE_T_MAX);
+    }
+    else {
+        jb_utf8_body(b, tp->tp_name, strlen(tp->tp_name));
+    }
+}
+
+/* The type id for a builtin kind of value, or for the subclass `tp` of it. */
+static Py_ssize_t
+type_id_for(Encoder *e, PyTypeObject *tp, PyTypeObject *builtin_tp,
+            BuiltinType builtin, int kind)
+{
+    if (tp == builtin_tp) {
+        return tw_builtin_type_id(e->w, builtin);
+    }
+    JsonBuffer name = {0};
+    put_type_name_body(&name, tp);
+    JsonBuffer record = {0};
+    JB_LITERAL(&record, "{\"kind\":");
+    jb_int(&record, kind);
+    JB_LITERAL(&record, ",\"lang_type\":\"");
+    jb_put(&record, name.data, name.len);
+    JB_LITERAL(&record, "\",\"specific_info\":{\"kind\":\"None\"}}");
+    Py_ssize_t id = record.failed || name.failed
+        ? -1 : tw_type_id(e->w, record.data, record.len);
+    jb_free(&name);
+    jb_free(&record);
+    return id;
+}
+
+static void
+encode_int(Encoder *e, PyObject *obj)
+{
+    Py_ssize_t type_id = type_id_for(e, Py_TYPE(obj), &PyLong_Type,
+                                     BUILTIN_INT, TYPE_KIND_INT);
+    int overflow;
+    long long v = PyLong_AsLongLongAndOverflow(obj, &overflow);
+    if (!overflow) {
+        JB_LITERAL(e->b, "{\"kind\":\"Int\",\"i\":");
+        jb_int(e->b, v);
+        put_type_id(e, type_id);
+        return;
+    }
+    /* BigInt: base64 of the big-endian magnitude, and the sign apart. */
+    static const char B64[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    int negative = _PyLong_IsNegative((PyLongObject *)obj);
+    size_t nbytes = (_PyLong_NumBits(obj) + 7) / 8;
+    if (nbytes > VALUE_MAX_STRING) {
+        char text[80];
+        snprintf(text, sizeof(text), "<int of %zu bytes, not shown>", nbytes);
+        put_raw_utf8(e, text, strlen(text), type_id);
+        return;
+    }
+    unsigned char *bytes = PyMem_Malloc(nbytes);
+    PyObject *magnitude = negative ? PyNumber_Negative(obj) : Py_NewRef(obj);
+    if (bytes == NULL || magnitude == NULL ||
+        _PyLong_AsByteArray((PyLongObject *)magnitude, bytes, nbytes, 0, 0, 1) < 0)
+    {
+        PyErr_Clear();
+        PyMem_Free(bytes);
+        Py_XDECREF(magnitude);
+        put_marker(e, "<int not readable>");
+        return;
+    }
+    Py_DECREF(magnitude);
+    JB_LITERAL(e->b, "{\"kind\":\"BigInt\",\"b\":\"");
+    for (size_t i = 0; i < nbytes; i += 3) {
+        unsigned int chunk = (unsigned int)bytes[i] << 16;
+        if (i + 1 < nbytes) chunk |= (unsigned int)bytes[i + 1] << 8;
+        if (i + 2 < nbytes) chunk |= bytes[i + 2];
+        char quad[4] = {B64[(chunk >> 18) & 63], B64[(chunk >> 12) & 63],
+                        i + 1 < nbytes ? B64[(chunk >> 6) & 63] : '=',
+                        i + 2 < nbytes ? B64[chunk & 63] : '='};
+        jb_put(e->b, quad, 4);
+    }
+    PyMem_Free(bytes);
+    JB_LITERAL(e->b, "\",\"negative\":");
+    if (negative) {
+        JB_LITERAL(e->b, "true");
+    }
+    else {
+        JB_LITERAL(e->b, "false");
+    }
+    put_type_id(e, type_id);
+}
+
+static void
+encode_float(Encoder *e, PyObject *obj)
+{
+    /* CodeTracer releases disagree on how a Float record is written, so a
+       float is a Raw text with a float-kinded type (see the format doc). */
+    Py_ssize_t type_id = type_id_for(e, Py_TYPE(obj), &PyFloat_Type,
+                                     BUILTIN_FLOAT, TYPE_KIND_FLOAT);
+    char *text = PyOS_double_to_string(PyFloat_AS_DOUBLE(obj), 'r', 0,
+                                       Py_DTSF_ADD_DOT_0, NULL);
+    if (text == NULL) {
+        PyErr_Clear();
+        put_marker(e, "<float not readable>");
+        return;
+    }
+    put_raw_utf8(e, text, strlen(text), type_id);
+    PyMem_Free(text);
+}
+
+static void
+encode_str(Encoder *e, PyObject *obj)
+{
+    Py_ssize_t type_id = type_id_for(e, Py_TYPE(obj), &PyUnicode_Type,
+                                     BUILTIN_STR, TYPE_KIND_STRING);
+    JB_LITERAL(e->b, "{\"kind\":\"String\",\"text\":");
+    jb_unicode_string(e->b, obj, VALUE_MAX_STRING);
+    put_type_id(e, type_id);
+}
+
+static void
+encode_bytes(Encoder *e, PyObject *obj)
+{
+    Py_ssize_t type_id = type_id_for(e, Py_TYPE(obj), &PyBytes_Type,
+                                     BUILTIN_BYTES, TYPE_KIND_RAW);
+    Py_ssize_t len = PyBytes_GET_SIZE(obj);
+    Py_ssize_t shown = len > VALUE_MAX_STRING ? VALUE_MAX_STRING : len;
+    PyObject *prefix = PyBytes_FromStringAndSize(PyBytes_AS_STRING(obj), shown);
+    PyObject *repr = prefix ? PyBytes_Type.tp_repr(prefix) : NULL;
+    Py_XDECREF(prefix);
+    if (repr == NULL) {
+        PyErr_Clear();
+        put_marker(e, "<bytes not readable>");
+        return;
+    }
+    JB_LITERAL(e->b, "{\"kind\":\"Raw\",\"r\":\"");
+    jb_unicode_body(e->b, repr, PY_SSIZE_T_MAX);
+    Py_DECREF(repr);
+    if (shown < len) {
+        char tail[64];
+        int n = snprintf(tail, sizeof(tail), "\xe2\x80\xa6 %zd more bytes", len - shown);
+        jb_put(e->b, tail, (size_t)n);
+    }
+    jb_putc(e->b, '"');
+    put_type_id(e, type_id);
+}
+
+/* Elements of a list or tuple, cut at the item limit. */
+static void
+put_elements(Encoder *e, PyObject *const *items, Py_ssize_t n)
+{
+    JB_LITERAL(e->b, "\"elements\":[");
+    Py_ssize_t shown = n > VALUE_MAX_ITEMS ? VALUE_MAX_ITEMS : n;
+    for (Py_ssize_t i = 0; i < shown; i++) {
+        if (i) {
+            jb_putc(e->b, ',');
+        }
+        encode(e, items[i]);
+    }
+    if (shown < n) {
+        jb_putc(e->b, ',');
+        put_more_marker(e, n - shown);
+    }
+    jb_putc(e->b, ']');
+}
+
+static void
+encode_list(Encoder *e, PyObject *obj)
+{
+    Py_ssize_t type_id = type_id_for(e, Py_TYPE(obj), &PyList_Type,
+                                     BUILTIN_LIST, TYPE_KIND_SEQ);
+    JB_LITERAL(e->b, "{\"kind\":\"Sequence\",");
+    put_elements(e, ((PyListObject *)obj)->ob_item, PyList_GET_SIZE(obj));
+    JB_LITERAL(e->b, ",\"is_slice\":false");
+    put_type_id(e, type_id);
+}
+
+static void
+encode_tuple(Encoder *e, PyObject *obj)
+{
+    Py_ssize_t type_id = type_id_for(e, Py_TYPE(obj), &PyTuple_Type,
+                                     BUILTIN_TUPLE, TYPE_KIND_TUPLE);
+    JB_LITERAL(e->b, "{\"kind\":\"Tuple\",");
+    put_elements(e, ((PyTupleObject *)obj)->ob_item, PyTuple_GET_SIZE(obj));
+    put_type_id(e, type_id);
+}
+
+static void
+encode_dict(Encoder *e, PyObject *obj)
+{
+    Py_ssize_t type_id = type_id_for(e, Py_TYPE(obj), &PyDict_Type,
+                                     BUILTIN_DICT, TYPE_KIND_SEQ);
+    Py_ssize_t pair_type_id = tw_builtin_type_id(e->w, BUILTIN_TUPLE);
+    JB_LITERAL(e->b, "{\"kind\":\"Sequence\",\"elements\":[");
+    Py_ssize_t pos = 0, count = 0;
+    PyObject *key, *value;
+    while (count < VALUE_MAX_ITEMS && PyDict_Next(obj, &pos, &key, &value)) {
+        if (count++) {
+            jb_putc(e->b, ',');
+        }
+        JB_LITERAL(e->b, "{\"kind\":\"Tuple\",\"elements\":[");
+        encode(e, key);
+        jb_putc(e->b, ',');
+        encode(e, value);
+        jb_putc(e->b, ']');
+        put_type_id(e, pair_type_id);
+    }
+    Py_ssize_t size = PyDict_GET_SIZE(obj);
+    if (count < size) {
+        jb_putc(e->b, ',');
+        put_more_marker(e, size - count);
+    }
+    JB_LITERAL(e->b, "],\"is_slice\":false");
+    put_type_id(e, type_id);
+}
+
+static void
+encode_set(Encoder *e, PyObject *obj)
+{
+    Py_ssize_t type_id = PyFrozenSet_Check(obj)
+        ? type_id_for(e, Py_TYPE(obj), &PyFrozenSet_Type, BUILTIN_FROZENSET, TYPE_KIND_SEQ)
+        : type_id_for(e, Py_TYPE(obj), &PySet_Type, BUILTIN_SET, TYPE_KIND_SEQ);
+    JB_LITERAL(e->b, "{\"kind\":\"Sequence\",\"elements\":[");
+    Py_ssize_t pos = 0, count = 0;
+    PyObject *key;
+    Py_hash_t hash;
+    while (count < VALUE_MAX_ITEMS && _PySet_NextEntry(obj, &pos, &key, &hash)) {
+        if (count++) {
+            jb_putc(e->b, ',');
+        }
+        encode(e, key);
+    }
+    Py_ssize_t size = PySet_GET_SIZE(obj);
+    if (count < size) {
+        jb_putc(e->b, ',');
+        put_more_marker(e, size - count);
+    }
+    JB_LITERAL(e->b, "],\"is_slice\":false");
+    put_type_id(e, type_id);
+}
+
+/* Fields of an instance: slots first (in class order), then __dict__. */
+typedef struct {
+    PyObject *names[VALUE_MAX_ITEMS];
+    PyObject *values[VALUE_MAX_ITEMS];
+    Py_ssize_t count;
+    Py_ssize_t hidden;     /* fields past the limit */
+} Fields;
+
+static void
+add_field(Fields *f, PyObject *name, PyObject *value)
+{
+    if (f->count < VALUE_MAX_ITEMS) {
+        f->names[f->count] = name;
+        f->values[f->count] = value;
+        f->count++;
+    }
+    else {
+        f->hidden++;
+    }
+}
+
+static int
+is_dunder(const char *name)
+{
+    size_t n = strlen(name);
+    return n > 4 && name[0] == '_' && name[1] == '_' &&
+           name[n - 1] == '_' && name[n - 2] == '_';
+}
+
+/* Slot values are read straight from the object's memory. */
+static void
+collect_slot_fields(Fields *f, PyObject *obj, PyObject **name_objs, int *n_name_objs)
+{
+    PyObject *mro = Py_TYPE(obj)->tp_mro;
+    if (mro == NULL) {
+        return;
+    }
+    for (Py_ssize_t i = PyTuple_GET_SIZE(mro) - 1; i >= 0; i--) {
+        PyTypeObject *tp = (PyTypeObject *)PyTuple_GET_ITEM(mro, i);
+        if (!(tp->tp_flags & Py_TPFLAGS_HEAPTYPE) || tp->tp_members == NULL) {
+            continue;
+        }
+        for (PyMemberDef *m = tp->tp_members; m->name != NULL; m++) {
+            if (m->type != Py_T_OBJECT_EX || is_dunder(m->name)) {
+                continue;
+            }
+            PyObject *value = *(PyObject **)((char *)obj + m->offset);
+            if (value == NULL || *n_name_objs >= VALUE_MAX_ITEMS) {
+                continue;
+            }
+            PyObject *name = PyUnicode_FromString(m->name);
+            if (name == NULL) {
+                PyErr_Clear();
+                continue;
+            }
+            name_objs[(*n_name_objs)++] = name;
+            add_field(f, name, value);
+        }
+    }
+}
+
+static void
+collect_dict_fields(Fields *f, PyObject *obj)
+{
+    PyTypeObject *tp = Py_TYPE(obj);
+    PyObject *dict = NULL;
+    if (tp->tp_flags & Py_TPFLAGS_MANAGED_DICT) {
+        dict = (PyObject *)_PyObject_GetManagedDict(obj);
+        if (dict == NULL && (tp->tp_flags & Py_TPFLAGS_INLINE_VALUES)) {
+            /* Attributes stored inline, in insertion order, keyed by the
+               type's shared keys; no dict object exists for them. */
+            PyDictValues *values = _PyObject_InlineValues(obj);
+            if (!values->valid) {
+                return;
+            }
+            PyDictKeysObject *keys = ((PyHeapTypeObject *)tp)->ht_cached_keys;
+            uint8_t *order = get_insertion_order_array(values);
+            for (int i = 0; i < values->size; i++) {
+                int ix = order[i];
+                PyObject *value = values->values[ix];
+                if (value != NULL) {
+                    add_field(f, DK_UNICODE_ENTRIES(keys)[ix].me_key, value);
+                }
+            }
+            return;
+        }
+    }
+    else if (tp->tp_dictoffset != 0) {
+        PyObject **dictptr = _PyObject_ComputedDictPointer(obj);
+        dict = dictptr ? *dictptr : NULL;
+    }
+    if (dict == NULL || !PyDict_Check(dict)) {
+        return;
+    }
+    Py_ssize_t pos = 0;
+    PyObject *key, *value;
+    while (PyDict_Next(dict, &pos, &key, &value)) {
+        if (PyUnicode_Check(key)) {
+            add_field(f, key, value);
+        }
+    }
+}
+
+static void
+encode_instance(Encoder *e, PyObject *obj)
+{
+    Fields fields = {.count = 0, .hidden = 0};
+    PyObject *name_objs[VALUE_MAX_ITEMS];
+    int n_name_objs = 0;
+    collect_slot_fields(&fields, obj, name_objs, &n_name_objs);
+    collect_dict_fields(&fields, obj);
+
+    Py_ssize_t field_type_id = tw_builtin_type_id(e->w, BUILTIN_OBJECT);
+    Py_ssize_t marker_type_id = tw_builtin_type_id(e->w, BUILTIN_MARKER);
+    JsonBuffer record = {0};
+    JB_LITERAL(&record, "{\"kind\":6,\"lang_type\":\"");
+    put_type_name_body(&record, Py_TYPE(obj));
+    JB_LITERAL(&record, "\",\"specific_info\":{\"kind\":\"Struct\",\"fields\":[");
+    for (Py_ssize_t i = 0; i < fields.count; i++) {
+        if (i) {
+            jb_putc(&record, ',');
+        }
+        JB_LITERAL(&record, "{\"name\":");
+        jb_unicode_string(&record, fields.names[i], PY_SSIZE_T_MAX);
+        JB_LITERAL(&record, ",\"type_id\":");
+        jb_int(&record, field_type_id);
+        jb_putc(&record, '}');
+    }
+    if (fields.hidden) {
+        JB_LITERAL(&record, ",{\"name\":\"\xe2\x80\xa6\",\"type_id\":");
+        jb_int(&record, marker_type_id);
+        jb_putc(&record, '}');
+    }
+    JB_LITERAL(&record, "]}}");
+    Py_ssize_t type_id = record.failed ? -1 : tw_type_id(e->w, record.data, record.len);
+    jb_free(&record);
+
+    JB_LITERAL(e->b, "{\"kind\":\"Struct\",\"field_values\":[");
+    for (Py_ssize_t i = 0; i < fields.count; i++) {
+        if (i) {
+            jb_putc(e->b, ',');
+        }
+        encode(e, fields.values[i]);
+    }
+    if (fields.hidden) {
+        if (fields.count) {
+            jb_putc(e->b, ',');
+        }
+        put_more_marker(e, fields.hidden);
+    }
+    jb_putc(e->b, ']');
+    put_type_id(e, type_id);
+    for (int i = 0; i < n_name_objs; i++) {
+        Py_DECREF(name_objs[i]);
+    }
+}
+
+/* A Raw description "<prefix name>" for functions, classes and modules. */
+static void
+encode_named(Encoder *e, const char *prefix, PyObject *name, const char *suffix,
+             BuiltinType type)
+{
+    JB_LITERAL(e->b, "{\"kind\":\"Raw\",\"r\":\"<");
+    jb_utf8_body(e->b, prefix, strlen(prefix));
+    if (name != NULL && PyUnicode_Check(name)) {
+        jb_unicode_body(e->b, name, VALUE_MAX_STRING);
+    }
+    else {
+        JB_LITERAL(e->b, "?");
+    }
+    jb_utf8_body(e->b, suffix, strlen(suffix));
+    JB_LITERAL(e->b, ">\"");
+    put_type_id(e, tw_builtin_type_id(e->w, type));
+}
+
+static void
+encode_class(Encoder *e, PyTypeObject *tp)
+{
+    JB_LITERAL(e->b, "{\"kind\":\"Raw\",\"r\":\"<class '");
+    put_type_name_body(e->b, tp);
+    JB_LITERAL(e->b, "'>\"");
+    put_type_id(e, tw_builtin_type_id(e->w, BUILTIN_CLASS));
+}
+
+static void
+encode_exception(Encoder *e, PyObject *obj)
+{
+    JB_LITERAL(e->b, "{\"kind\":\"Raw\",\"r\":\"");
+    describe_exception(e->b, obj);
+    jb_putc(e->b, '"');
+    put_type_id(e, type_id_for(e, Py_TYPE(obj), NULL, BUILTIN_OBJECT, TYPE_KIND_ERROR));
+}
+
+static void
+encode_opaque(Encoder *e, PyObject *obj)
+{
+    PyTypeObject *tp = Py_TYPE(obj);
+    JB_LITERAL(e->b, "{\"kind\":\"Raw\",\"r\":\"<");
+    put_type_name_body(e->b, tp);
+    JB_LITERAL(e->b, " object>\"");
+    put_type_id(e, type_id_for(e, tp, NULL, BUILTIN_OBJECT, TYPE_KIND_RAW));
+}
+
+static int
+is_container(PyObject *obj)
+{
+    return PyList_Check(obj) || PyTuple_Check(obj) || PyDict_Check(obj) ||
+           PyAnySet_Check(obj) || (Py_TYPE(obj)->tp_flags & Py_TPFLAGS_HEAPTYPE);
+}
+
+static void
+encode_container(Encoder *e, PyObject *obj)
+{
+    for (int i = 0; i < e->depth; i++) {
+        if (e->open[i] == obj) {
+            put_marker(e, "<cycle>");
+            return;
+        }
+    }
+    if (e->depth >= VALUE_MAX_DEPTH) {
+        put_marker(e, "\xe2\x80\xa6");
+        return;
+    }
+    e->open[e->depth++] = obj;
+    if (PyList_Check(obj)) {
+        encode_list(e, obj);
+    }
+    else if (PyTuple_Check(obj)) {
+        encode_tuple(e, obj);
+    }
+    else if (PyDict_Check(obj)) {
+        encode_dict(e, obj);
+    }
+    else if (PyAnySet_Check(obj)) {
+        encode_set(e, obj);
+    }
+    else {
+        encode_instance(e, obj);
+    }
+    e->depth--;
+}
+
+static void
+encode(Encoder *e, PyObject *obj)
+{
+    if (obj == Py_None) {
+        JB_LITERAL(e->b, "{\"kind\":\"None\",\"type_id\":0}");
+    }
+    else if (PyBool_Check(obj)) {
+        if (obj == Py_True) {
+            JB_LITERAL(e->b, "{\"kind\":\"Bool\",\"b\":true");
+        }
+        else {
+            JB_LITERAL(e->b, "{\"kind\":\"Bool\",\"b\":false");
+        }
+        put_type_id(e, tw_builtin_type_id(e->w, BUILTIN_BOOL));
+    }
+    else if (PyLong_Check(obj)) {
+        encode_int(e, obj);
+    }
+    else if (PyFloat_Check(obj)) {
+        encode_float(e, obj);
+    }
+    else if (PyUnicode_Check(obj)) {
+        encode_str(e, obj);
+    }
+    else if (PyBytes_Check(obj)) {
+        encode_bytes(e, obj);
+    }
+    else if (PyFunction_Check(obj)) {
+        encode_named(e, "function ", ((PyFunctionObject *)obj)->func_qualname, "",
+                     BUILTIN_FUNCTION);
+    }
+    else if (PyMethod_Check(obj) && PyFunction_Check(PyMethod_GET_FUNCTION(obj))) {
+        PyFunctionObject *func = (PyFunctionObject *)PyMethod_GET_FUNCTION(obj);
+        encode_named(e, "bound method ", func->func_qualname, "", BUILTIN_FUNCTION);
+    }
+    else if (PyCFunction_Check(obj)) {
+        PyObject *name = PyUnicode_FromString(((PyCFunctionObject *)obj)->m_ml->ml_name);
+        encode_named(e, "built-in function ", name, "", BUILTIN_FUNCTION);
+        Py_XDECREF(name);
+        PyErr_Clear();
+    }
+    else if (PyType_Check(obj)) {
+        encode_class(e, (PyTypeObject *)obj);
+    }
+    else if (PyModule_Check(obj)) {
+        PyObject *dict = PyModule_GetDict(obj);
+        PyObject *name = PyDict_GetItemWithError(dict, &_Py_ID(__name__));
+        PyErr_Clear();
+        encode_named(e, "module '", name, "'", BUILTIN_MODULE);
+    }
+    else if (PyExceptionInstance_Check(obj)) {
+        encode_exception(e, obj);
+    }
+    else if (is_container(obj)) {
+        encode_container(e, obj);
+    }
+    else {
+        encode_opaque(e, obj);
+    }
+}
+
+void
+encode_value(TraceWriter *w, JsonBuffer *b, PyObject *obj)
+{
+    Encoder e = {.w = w, .b = b, .depth = 0};
+    encode(&e, obj);
+    PyErr_Clear();
+}
+
+/* Objects whose str() is computed in C from their own data only. */
+static int
+has_safe_str(PyObject *obj)
+{
+    return obj == Py_None || PyUnicode_CheckExact(obj) || PyLong_CheckExact(obj) ||
+           PyFloat_CheckExact(obj) || PyBool_Check(obj) || PyBytes_CheckExact(obj);
+}
+
+void
+describe_exception(JsonBuffer *b, PyObject *exc)
+{
+    PyTypeObject *tp = Py_TYPE(exc);
+    PyObject *name = PyType_GetFullyQualifiedName(tp);
+    if (name != NULL) {
+        jb_unicode_body(b, name, PY_SSIZE_T_MAX);
+        Py_DECREF(name);
+    }
+    else {
+        PyErr_Clear();
+        jb_utf8_body(b, tp->tp_name, strlen(tp->tp_name));
+    }
+    PyObject *args = ((PyBaseExceptionObject *)exc)->args;
+    if (args == NULL || !PyTuple_Check(args) || PyTuple_GET_SIZE(args) == 0) {
+        return;
+    }
+    int safe = !(tp->tp_flags & Py_TPFLAGS_HEAPTYPE);
+    for (Py_ssize_t i = 0; safe && i < PyTuple_GET_SIZE(args); i++) {
+        safe = has_safe_str(PyTuple_GET_ITEM(args, i));
+    }
+    PyObject *message = NULL;
+    if (safe) {
+        /* A builtin exception class over builtin values: its str() is C
+           code that reads only those values. */
+        message = PyObject_Str(exc);
+    }
+    else if (PyTuple_GET_SIZE(args) == 1 && PyUnicode_Check(PyTuple_GET_ITEM(args, 0))) {
+        message = Py_NewRef(PyTuple_GET_ITEM(args, 0));
+    }
+    JB_LITERAL(b, ": ");
+    if (message != NULL && PyUnicode_Check(message)) {
+        jb_unicode_body(b, message, VALUE_MAX_STRING);
+    }
+    else {
+        /* User data in the args: describe each without running its code. */
+        PyErr_Clear();
+        for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(args); i++) {
+            PyObject *arg = PyTuple_GET_ITEM(args, i);
+            if (i) {
+                JB_LITERAL(b, ", ");
+            }
+            if (PyUnicode_Check(arg)) {
+                jb_unicode_body(b, arg, VALUE_MAX_STRING);
+            }
+            else {
+                JB_LITERAL(b, "<");
+                put_type_name_body(b, Py_TYPE(arg));
+                JB_LITERAL(b, " object>");
+            }
+        }
+    }
+    Py_XDECREF(message);
+}

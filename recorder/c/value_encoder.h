@@ -1,0 +1,26 @@
+/* Encoding of Python objects as CodeTracer ValueRecords (JSON).
+ *
+ * The encoder reads object structure in C and never runs user code: no
+ * repr(), no attribute lookup through descriptors or __getattr__, no
+ * comparison or hashing of user objects.  Containers are cut at a length
+ * limit and a nesting limit, with an explicit marker element, and cycles are
+ * shown as a marker instead of being followed. */
+
+#ifndef CTRECORD_VALUE_ENCODER_H
+#define CTRECORD_VALUE_ENCODER_H
+
+#include "trace_writer.h"
+
+/* Limits on what one value may expand to. */
+#define VALUE_MAX_DEPTH 6
+#define VALUE_MAX_ITEMS 100
+#define VALUE_MAX_STRING 4096
+
+/* Append the ValueRecord of `obj` to `b`; new types are interned in `w`. */
+void encode_value(TraceWriter *w, JsonBuffer *b, PyObject *obj);
+
+/* Append "TypeName: message" for an exception, as a JSON string body.
+   User-defined exception classes are described from their args only. */
+void describe_exception(JsonBuffer *b, PyObject *exc);
+
+#endif
