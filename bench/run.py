@@ -1,0 +1,141 @@
+"""Benchmark python-ct against stock CPython 3.13.5.
+
+Runs each workload under every configuration, interleaved round by round
+(stock, off, on, stock, off, on, ...) so that machine noise hits all of
+them alike, and prints median wall times and their ratios to stock.  The
+timings are also saved as pyperf suites (bench/results/<config>.json), so
+`python -m pyperf compare_to bench/results/stock.json bench/results/off.json`
+gives pyperf's own comparison.
+
+Configurations:
+  stock     build/stock/bin/python3 (unpatched, same configure flags)
+  off       python-ct with CODETRACER_RECORD=0
+  on        python-ct recording a full trace (JSON)
+  upstream  codetracer-python-recorder 0.3.0 on stock (--with-upstream)
+
+Usage: build/test-venv/bin/python bench/run.py [--rounds N] [--with-upstream]
+       [workload ...]
+"""
+
+import argparse
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pyperf
+
+ROOT = Path(__file__).resolve().parent.parent
+WORKLOADS = Path(__file__).resolve().parent / "workloads"
+RESULTS = Path(__file__).resolve().parent / "results"
+STOCK = ROOT / "build/stock/bin/python3"
+PYTHON_CT = ROOT / "build/install/bin/python-ct"
+UPSTREAM = ROOT / "build/upstream-venv/bin/python"
+SUMMARY = re.compile(r"python-ct: trace in .* \((\d+) steps")
+
+
+def command_for(config, workload, trace_dir):
+    """The command line and environment of one run."""
+    env = dict(os.environ, CODETRACER_DB_TRACE_PATH=str(trace_dir))
+    if config == "stock":
+        return [str(STOCK), str(workload)], env
+    if config == "off":
+        return [str(PYTHON_CT), str(workload)], dict(env, CODETRACER_RECORD="0")
+    if config == "on":
+        return [str(PYTHON_CT), str(workload)], env
+    if config == "upstream":
+        return [str(UPSTREAM), "-m", "codetracer_python_recorder", "--trace-dir",
+                str(trace_dir), "--format", "json", str(workload)], env
+    raise ValueError(config)
+
+
+def run_once(config, workload):
+    """Wall time of one run, and for recordings the trace's steps and bytes."""
+    trace_dir = Path(tempfile.mkdtemp(prefix="python-ct-bench-"))
+    try:
+        cmd, env = command_for(config, workload, trace_dir)
+        start = time.perf_counter()
+        proc = subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.PIPE, text=True)
+        elapsed = time.perf_counter() - start
+        if proc.returncode != 0:
+            sys.exit(f"{config} {workload.name} failed:\n{proc.stderr}")
+        match = SUMMARY.search(proc.stderr)
+        steps = int(match.group(1)) if match else None
+        size = sum(f.stat().st_size for f in trace_dir.rglob("*") if f.is_file())
+        return elapsed, steps, size
+    finally:
+        shutil.rmtree(trace_dir, ignore_errors=True)
+
+
+def measure(configs, workloads, rounds):
+    times = {(c, w.stem): [] for c in configs for w in workloads}
+    traces = {}
+    for round_no in range(rounds):
+        for workload in workloads:
+            for config in configs:
+                elapsed, steps, size = run_once(config, workload)
+                times[config, workload.stem].append(elapsed)
+                if steps:
+                    traces[config, workload.stem] = (steps, size)
+        print(f"round {round_no + 1}/{rounds} done", file=sys.stderr)
+    return times, traces
+
+
+def save_pyperf(configs, workloads, times):
+    RESULTS.mkdir(exist_ok=True)
+    for config in configs:
+        benchmarks = []
+        for workload in workloads:
+            run = pyperf.Run(times[config, workload.stem],
+                             metadata={"name": workload.stem, "unit": "second"},
+                             collect_metadata=False)
+            benchmarks.append(pyperf.Benchmark([run]))
+        pyperf.BenchmarkSuite(benchmarks).dump(str(RESULTS / f"{config}.json"),
+                                               replace=True)
+
+
+def report(configs, workloads, times, traces):
+    header = f"{'workload':<14}" + "".join(f"{c:>12}" for c in configs)
+    print("median wall time, seconds (ratio to stock)")
+    print(header)
+    ratios = {c: [] for c in configs}
+    for workload in workloads:
+        base = statistics.median(times["stock", workload.stem])
+        cells = []
+        for config in configs:
+            median = statistics.median(times[config, workload.stem])
+            ratios[config].append(median / base)
+            cells.append(f"{median:7.3f} ({median / base:5.2f}x)"
+                         if config != "stock" else f"{median:7.3f}")
+        print(f"{workload.stem:<14}" + "".join(f"{c:>12}" if len(c) < 12 else f" {c}"
+                                               for c in cells))
+    print(f"{'geomean':<14}" + "".join(
+        f"{statistics.geometric_mean(ratios[c]):>11.2f}x" for c in configs))
+    for (config, name), (steps, size) in sorted(traces.items()):
+        print(f"{config} {name}: {steps} steps, {size} trace bytes, "
+              f"{size / steps:.0f} bytes/step")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--with-upstream", action="store_true")
+    parser.add_argument("workloads", nargs="*")
+    args = parser.parse_args()
+    names = args.workloads or sorted(p.stem for p in WORKLOADS.glob("*.py"))
+    workloads = [WORKLOADS / f"{name}.py" for name in names]
+    configs = ["stock", "off", "on"] + (["upstream"] if args.with_upstream else [])
+    times, traces = measure(configs, workloads, args.rounds)
+    save_pyperf(configs, workloads, times)
+    report(configs, workloads, times, traces)
+
+
+if __name__ == "__main__":
+    main()
