@@ -21,4 +21,4 @@ def collatz_lengths(limit):
     return longest
 
 
-print(round(integrate(60000), 6), collatz_lengths(3000))
+print(round(integrate(150000), 6), collatz_lengths(6000))

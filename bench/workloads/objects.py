@@ -30,4 +30,4 @@ def simulate(count, steps):
     return sum(p.position.x + p.position.y for p in particles)
 
 
-print(round(simulate(40, 400), 3))
+print(round(simulate(40, 1500), 3))

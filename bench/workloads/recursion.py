@@ -15,4 +15,4 @@ def ackermann(m, n):
     return ackermann(m - 1, ackermann(m, n - 1))
 
 
-print(fib(22), ackermann(2, 250))
+print(fib(24), ackermann(2, 250))

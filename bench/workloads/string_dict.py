@@ -24,7 +24,7 @@ def report(counts):
 
 def main():
     size = 0
-    for _ in range(400):
+    for _ in range(1500):
         size += len(report(count_words(TEXT)))
     print(size)
 
