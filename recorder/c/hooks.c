@@ -26,6 +26,11 @@ enum { CONTINUE = 0, DISABLE = 1 };
 static PyObject *
 absolute_path(PyObject *filename)
 {
+    if (recorder.command_file != NULL &&
+        PyUnicode_EqualToUTF8(filename, "<string>"))
+    {
+        return Py_NewRef(recorder.command_file);
+    }
     if (PyUnicode_GET_LENGTH(filename) > 0) {
         Py_UCS4 first = PyUnicode_READ_CHAR(filename, 0);
         if (first == '/' || first == '<') {
@@ -123,16 +128,17 @@ is_recorded_thread(PyThreadState *tstate)
 }
 
 /* Entry into a frame, following CodeTracer's protocol: the argument
-   values, a step on the definition line, then the Call with the args. */
+   values, a step on the definition line, then the Call with the args.
+   A resumed generator shows its parameters' current values again. */
 static void
-record_entry(_PyInterpreterFrame *frame, CodeInfo *info, int with_args)
+record_entry(_PyInterpreterFrame *frame, CodeInfo *info)
 {
     PyCodeObject *code = _PyFrame_GetCode(frame);
     TraceWriter *w = &recorder.writer;
     JsonBuffer *values = &recorder.scratch;
     Py_ssize_t path_id = code_path_id(info, code);
     Py_ssize_t function_id = code_function_id(info, frame, code, path_id);
-    int nparams = with_args ? frame_parameter_count(code) : 0;
+    int nparams = frame_parameter_count(code);
     Py_ssize_t *ids = PyMem_Malloc(sizeof(Py_ssize_t) * (size_t)(nparams + 1));
     size_t *offsets = PyMem_Malloc(sizeof(size_t) * (size_t)(nparams + 1));
     if (path_id < 0 || function_id < 0 || ids == NULL || offsets == NULL) {
@@ -236,7 +242,7 @@ on_py_start(PyThreadState *tstate, _PyInterpreterFrame *frame,
         info->local_events_set = 1;
     }
     code_info_sync_generation(info, recorder.generation);
-    record_entry(frame, info, 1);
+    record_entry(frame, info);
     return CONTINUE;
 }
 
@@ -248,7 +254,7 @@ on_resume(PyThreadState *tstate, _PyInterpreterFrame *frame,
     if (is_recorded_thread(tstate)) {
         CodeInfo *info = recorded_info(frame);
         if (info != NULL) {
-            record_entry(frame, info, 0);
+            record_entry(frame, info);
         }
     }
     return CONTINUE;

@@ -112,6 +112,34 @@ wide_to_str(const wchar_t *s)
     return s ? PyUnicode_FromWideChar(s, -1) : Py_NewRef(Py_None);
 }
 
+/* -c code has no file; saved into the trace folder, CodeTracer can show
+   it.  Returns the file's path, or "<string>" if it cannot be saved. */
+static PyObject *
+save_command(const wchar_t *command)
+{
+    PyObject *text = PyUnicode_FromWideChar(command, -1);
+    if (text == NULL) {
+        return NULL;
+    }
+    JsonBuffer content = {0};
+    Py_ssize_t size;
+    const char *utf8 = PyUnicode_AsUTF8AndSize(text, &size);
+    if (utf8 == NULL) {
+        PyErr_Clear();
+        Py_DECREF(text);
+        return PyUnicode_FromString("<string>");
+    }
+    jb_put(&content, utf8, (size_t)size);
+    Py_DECREF(text);
+    int saved = tw_write_file(recorder.folder, "command.py", &content) == 0;
+    jb_free(&content);
+    if (!saved) {
+        return PyUnicode_FromString("<string>");
+    }
+    recorder.command_file = PyUnicode_FromFormat("%s/command.py", recorder.folder);
+    return Py_XNewRef(recorder.command_file);
+}
+
 static int
 init_program_description(const PyConfig *config)
 {
@@ -132,7 +160,7 @@ init_program_description(const PyConfig *config)
     }
     else if (config->run_command != NULL) {
         metadata_program = PyUnicode_FromString("-c");
-        recorder.fallback_path = PyUnicode_FromString("<string>");
+        recorder.fallback_path = save_command(config->run_command);
     }
     else if (config->run_module != NULL) {
         metadata_program = wide_to_str(config->run_module);
@@ -365,8 +393,11 @@ print_summary(int write_failed)
                 recorder.folder, strerror(w->io_error ? w->io_error : errno));
         return;
     }
-    fprintf(stderr, "python-ct: trace in %s (%lld steps, %lld calls, %.1f MB)\n",
-            recorder.folder, w->steps, w->calls - 1, (double)w->bytes_written / 1e6);
+    double size = (double)w->bytes_written;
+    const char *unit = size >= 1e6 ? "MB" : "kB";
+    size /= size >= 1e6 ? 1e6 : 1e3;
+    fprintf(stderr, "python-ct: trace in %s (%lld steps, %lld calls, %.1f %s)\n",
+            recorder.folder, w->steps, w->calls - 1, size, unit);
 }
 
 void
@@ -417,6 +448,7 @@ _PyCtRecord_Finish(int exit_status)
     code_info_clear_configuration();
     Py_CLEAR(recorder.fallback_path);
     Py_CLEAR(recorder.workdir);
+    Py_CLEAR(recorder.command_file);
     Py_CLEAR(metadata_program);
     Py_CLEAR(metadata_args);
     PyErr_Clear();

@@ -23,6 +23,7 @@ typedef struct {
     int header_written;
     PyObject *fallback_path;    /* <toplevel>'s path if no user code runs */
     PyObject *workdir;          /* for relative code file names */
+    PyObject *command_file;     /* the -c code, saved as a file, or NULL */
     PyObject *stdout_file;      /* the files whose writes are recorded */
     PyObject *stderr_file;
     int exit_status;

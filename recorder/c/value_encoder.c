@@ -498,11 +498,36 @@ encode_opaque(Encoder *e, PyObject *obj)
     put_type_id(e, type_id_for(e, tp, NULL, BUILTIN_OBJECT, TYPE_KIND_RAW));
 }
 
+/* Whether instances of `tp` carry attributes the encoder can read: an
+   instance dict or __slots__ (defined in Python, or alike). */
+static int
+has_readable_fields(PyTypeObject *tp)
+{
+    if ((tp->tp_flags & Py_TPFLAGS_MANAGED_DICT) || tp->tp_dictoffset != 0) {
+        return 1;
+    }
+    PyObject *mro = tp->tp_mro;
+    for (Py_ssize_t i = 0; mro != NULL && i < PyTuple_GET_SIZE(mro); i++) {
+        PyTypeObject *base = (PyTypeObject *)PyTuple_GET_ITEM(mro, i);
+        if (!(base->tp_flags & Py_TPFLAGS_HEAPTYPE) || base->tp_members == NULL) {
+            continue;
+        }
+        for (PyMemberDef *m = base->tp_members; m->name != NULL; m++) {
+            if (m->type == Py_T_OBJECT_EX && !is_dunder(m->name)) {
+                return 1;
+            }
+        }
+    }
+    return 0;
+}
+
 static int
 is_container(PyObject *obj)
 {
+    PyTypeObject *tp = Py_TYPE(obj);
     return PyList_Check(obj) || PyTuple_Check(obj) || PyDict_Check(obj) ||
-           PyAnySet_Check(obj) || (Py_TYPE(obj)->tp_flags & Py_TPFLAGS_HEAPTYPE);
+           PyAnySet_Check(obj) ||
+           ((tp->tp_flags & Py_TPFLAGS_HEAPTYPE) && has_readable_fields(tp));
 }
 
 static void

@@ -1,0 +1,518 @@
+"""Validate a CodeTracer trace folder in the legacy JSON format.
+
+The rules are those of the trace-format reference, sections 2.1-2.11: the
+three files exist and parse, the metadata and path list are well formed,
+every event of trace.json is a known variant with exactly the right fields,
+interned ids (positional: the N-th Path is path 0+N, and so on) are defined
+before they are used, type 0 is the None type, the top-level Call comes
+before the first Step, nothing that a 25.x CodeTracer rejects appears (Float,
+Char, Cell, ValueRef/ref_id, thread events, BindVariable, Assignment,
+DropVariables), and Calls and Returns balance.
+
+Library use:  check_trace_folder(folder) -> list of problems (empty: valid)
+              validate_trace_folder(folder) raises TraceError when invalid
+Command line: python -m python_ct.trace_check FOLDER [FOLDER ...]
+"""
+
+import argparse
+import binascii
+import json
+import os
+import sys
+from pathlib import Path
+
+I64_MIN, I64_MAX = -(2 ** 63), 2 ** 63 - 1
+U64_MAX = 2 ** 64 - 1
+TYPE_KINDS = 34             # TypeKind numbers are 0..33
+NONE_TYPE_KIND = 30
+EVENT_LOG_KINDS = 14        # EventLogKind numbers are 0..13
+MAX_PROBLEMS = 100
+
+FORBIDDEN_EVENTS = {
+    "BindVariable": "25.11.1 panics on it",
+    "Assignment": "25.11.1 panics on it",
+    "DropVariables": "25.11.1 panics on it",
+    "ThreadStart": "unknown to runtime_tracing 0.14.1",
+    "ThreadExit": "unknown to runtime_tracing 0.14.1",
+    "ThreadSwitch": "unknown to runtime_tracing 0.14.1",
+    "CompoundValue": "experimental place/cell event",
+    "CellValue": "experimental place/cell event",
+    "AssignCompoundItem": "experimental place/cell event",
+    "AssignCell": "experimental place/cell event",
+    "VariableCell": "experimental place/cell event",
+    "DropVariable": "experimental place/cell event",
+}
+FORBIDDEN_VALUES = {
+    "Float": "use Raw with a Float-kinded type (the two CodeTracer "
+             "generations disagree on Float)",
+    "Char": "unknown to runtime_tracing 0.14.1",
+    "Cell": "the backend cannot convert it",
+    "ValueRef": "exists only in the spec, not in the Rust types",
+}
+
+# Field kinds: a predicate and how a problem names the expected type.
+FIELD_KINDS = {
+    "id": (lambda x: _is_int(x) and 0 <= x <= U64_MAX,
+           "an unsigned integer"),
+    "i64": (lambda x: _is_int(x) and I64_MIN <= x <= I64_MAX,
+            "an integer in the i64 range"),
+    "str": (lambda x: isinstance(x, str), "a string"),
+    "bool": (lambda x: isinstance(x, bool), "a boolean"),
+    "list": (lambda x: isinstance(x, list), "an array"),
+    "object": (lambda x: isinstance(x, dict), "an object"),
+    "type_kind": (lambda x: _is_int(x) and 0 <= x < TYPE_KINDS,
+                  f"a TypeKind number (0..{TYPE_KINDS - 1})"),
+    "event_kind": (lambda x: _is_int(x) and 0 <= x < EVENT_LOG_KINDS,
+                   f"an EventLogKind number (0..{EVENT_LOG_KINDS - 1})"),
+}
+
+EVENT_FIELDS = {
+    "Step": {"path_id": "id", "line": "i64"},
+    "Type": {"kind": "type_kind", "lang_type": "str",
+             "specific_info": "object"},
+    "Value": {"variable_id": "id", "value": "object"},
+    "Function": {"path_id": "id", "line": "i64", "name": "str"},
+    "Call": {"function_id": "id", "args": "list"},
+    "Return": {"return_value": "object"},
+    "Event": {"kind": "event_kind", "metadata": "str", "content": "str"},
+}
+ARG_FIELDS = {"variable_id": "id", "value": "object"}
+
+VALUE_FIELDS = {
+    "Int": {"i": "i64"},
+    "Bool": {"b": "bool"},
+    "String": {"text": "str"},
+    "Sequence": {"elements": "list", "is_slice": "bool"},
+    "Tuple": {"elements": "list"},
+    "Struct": {"field_values": "list"},
+    "Variant": {"discriminator": "str", "contents": "object"},
+    "Reference": {"dereferenced": "object", "address": "id",
+                  "mutable": "bool"},
+    "Raw": {"r": "str"},
+    "Error": {"msg": "str"},
+    "None": {},
+    "BigInt": {"b": "str", "negative": "bool"},
+}
+NESTED_VALUE_LISTS = ("elements", "field_values")
+NESTED_VALUES = ("contents", "dereferenced")
+
+SPECIFIC_INFO_FIELDS = {
+    "None": {},
+    "Struct": {"fields": "list"},
+    "Pointer": {"dereference_type_id": "id"},
+}
+STRUCT_FIELD_FIELDS = {"name": "str", "type_id": "id"}
+
+
+class TraceError(Exception):
+    """A trace folder breaks the format; `problems` lists why."""
+
+    def __init__(self, folder, problems):
+        self.folder = folder
+        self.problems = problems
+        shown = "\n  ".join(problems)
+        super().__init__(f"invalid trace folder {folder}:\n  {shown}")
+
+
+def _is_int(x):
+    return isinstance(x, int) and not isinstance(x, bool)
+
+
+def _reject_duplicate_keys(pairs):
+    result = dict(pairs)
+    if len(result) != len(pairs):
+        keys = [key for key, _ in pairs]
+        duplicates = sorted({key for key in keys if keys.count(key) > 1})
+        raise ValueError(f"duplicate key(s) {duplicates}")
+    return result
+
+
+def _reject_constant(name):
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def _has_lone_surrogate(document):
+    """True if some string (key or value) holds a lone surrogate."""
+    try:
+        json.dumps(document, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def _lone_surrogate_problems(name, document):
+    """Name the parts of a document whose strings are not valid Unicode."""
+    if not _has_lone_surrogate(document):
+        return []
+    if not isinstance(document, list):
+        return [f"{name}: a string holds a lone surrogate"]
+    label = "event" if name == "trace.json" else "item"
+    return [f"{name} {label} {index}: a string holds a lone surrogate"
+            for index, item in enumerate(document)
+            if _has_lone_surrogate(item)][:MAX_PROBLEMS]
+
+
+def load_json(path):
+    """Parse a file as strict JSON: UTF-8, no NaN, no duplicate keys."""
+    text = Path(path).read_bytes().decode("utf-8")
+    return json.loads(text, object_pairs_hook=_reject_duplicate_keys,
+                      parse_constant=_reject_constant)
+
+
+class _EventChecker:
+    """Walks trace.json once, keeping the interning tables of §2.2."""
+
+    def __init__(self):
+        self.problems = []
+        self.where = "trace.json"
+        self.paths = []
+        self.variable_count = 0
+        self.types = []
+        self.function_count = 0
+        self.call_count = 0
+        self.open_calls = 0
+        self.step_count = 0
+        self.handlers = {
+            "Path": self.on_path, "VariableName": self.on_variable_name,
+            "Variable": self.on_variable_name, "Type": self.on_type,
+            "Function": self.on_function, "Call": self.on_call,
+            "Return": self.on_return, "Step": self.on_step,
+            "Value": self.on_value, "Event": lambda body: None,
+            "Asm": self.on_asm, "DropLastStep": self.on_drop_last_step,
+        }
+
+    def problem(self, message):
+        self.problems.append(f"{self.where}: {message}")
+
+    def run(self, events):
+        if not isinstance(events, list):
+            self.problem("must hold one JSON array of events")
+            return
+        for index, event in enumerate(events):
+            self.where = f"trace.json event {index}"
+            self.check_event(event)
+            if len(self.problems) >= MAX_PROBLEMS:
+                self.where = "trace.json"
+                self.problem("too many problems, stopped checking")
+                return
+        self.where = "trace.json end"
+        if self.open_calls:
+            self.problem(f"{self.open_calls} Call(s) never returned")
+
+    def check_event(self, event):
+        if event == "DropLastStep":
+            self.on_drop_last_step(None)
+            return
+        if not isinstance(event, dict) or len(event) != 1:
+            self.problem(f"an event must be an object with one key, "
+                         f"got {_short(event)}")
+            return
+        (name, body), = event.items()
+        self.where += f" ({name})"
+        if name in FORBIDDEN_EVENTS:
+            self.problem(f"{name} must not be written: "
+                         f"{FORBIDDEN_EVENTS[name]}")
+        elif name not in self.handlers:
+            self.problem(f"unknown event variant {name!r}")
+        elif name in EVENT_FIELDS and not self.fields_ok(
+                body, EVENT_FIELDS[name], name):
+            self.keep_position(name)
+        else:
+            self.handlers[name](body)
+
+    def keep_position(self, name):
+        """Count a malformed event so later positional ids stay right."""
+        if name == "Type":
+            self.types.append(None)
+        elif name == "Function":
+            self.function_count += 1
+        elif name == "Call":
+            self.call_count += 1
+            self.open_calls += 1
+
+    def fields_ok(self, obj, fields, what):
+        """Check that obj has exactly `fields`, each of the right kind."""
+        if not isinstance(obj, dict):
+            self.problem(f"{what} must be an object, got {_short(obj)}")
+            return False
+        ok = True
+        missing = sorted(set(fields) - set(obj))
+        extra = sorted(set(obj) - set(fields))
+        if missing:
+            self.problem(f"{what} lacks field(s) {missing}")
+            ok = False
+        if extra:
+            self.problem(f"{what} has unexpected field(s) {extra}")
+            ok = False
+        for name, kind in fields.items():
+            predicate, expected = FIELD_KINDS[kind]
+            if name in obj and not predicate(obj[name]):
+                self.problem(f"{what}.{name} must be {expected}, "
+                             f"got {_short(obj[name])}")
+                ok = False
+        return ok
+
+    def in_range(self, what, value, count, table):
+        if value >= count:
+            self.problem(f"{what} {value} used before its {table} event "
+                         f"({count} so far)")
+
+    # --- interning events ---------------------------------------------
+
+    def on_path(self, body):
+        if not isinstance(body, str):
+            self.problem(f"Path must be a string, got {_short(body)}")
+        elif not os.path.isabs(body):
+            self.problem(f"Path {body!r} is not absolute")
+        self.paths.append(body)
+
+    def on_variable_name(self, body):
+        if not isinstance(body, str):
+            self.problem(f"variable name must be a string, "
+                         f"got {_short(body)}")
+        self.variable_count += 1
+
+    def on_type(self, body):
+        type_id = len(self.types)
+        self.types.append(body)
+        if type_id == 0 and body["kind"] != NONE_TYPE_KIND:
+            self.problem(f"type 0 must be the None type (kind "
+                         f"{NONE_TYPE_KIND}), got kind {body['kind']}")
+        if not self.specific_info_ok(body["specific_info"], type_id):
+            self.types[type_id] = None
+
+    def specific_info_ok(self, info, type_id):
+        kind = info.get("kind")
+        if kind not in SPECIFIC_INFO_FIELDS:
+            self.problem(f"unknown specific_info kind {_short(kind)}")
+            return False
+        fields = {"kind": "str", **SPECIFIC_INFO_FIELDS[kind]}
+        if not self.fields_ok(info, fields, f"specific_info {kind}"):
+            return False
+        if kind == "Pointer":
+            self.in_range("dereference_type_id",
+                          info["dereference_type_id"], type_id + 1, "Type")
+        for field in info.get("fields", []):
+            if self.fields_ok(field, STRUCT_FIELD_FIELDS, "Struct field"):
+                self.in_range("field type_id", field["type_id"],
+                              type_id + 1, "Type")
+        return True
+
+    def on_function(self, body):
+        self.in_range("path_id", body["path_id"], len(self.paths), "Path")
+        self.function_count += 1
+
+    # --- execution events ---------------------------------------------
+
+    def on_step(self, body):
+        if self.step_count == 0 and self.call_count == 0:
+            self.problem("the first Step comes before the top-level Call")
+        self.in_range("path_id", body["path_id"], len(self.paths), "Path")
+        self.step_count += 1
+
+    def on_call(self, body):
+        if self.call_count == 0 and (body["function_id"] != 0
+                                     or body["args"]):
+            self.problem("the first Call must be the top-level call "
+                         "{function_id: 0, args: []}")
+        self.in_range("function_id", body["function_id"],
+                      self.function_count, "Function")
+        for index, arg in enumerate(body["args"]):
+            if self.fields_ok(arg, ARG_FIELDS, f"args[{index}]"):
+                self.check_variable_value(arg)
+        self.call_count += 1
+        self.open_calls += 1
+
+    def on_return(self, body):
+        self.check_value(body["return_value"])
+        if self.open_calls == 0:
+            self.problem("Return without an open Call")
+        else:
+            self.open_calls -= 1
+
+    def on_value(self, body):
+        self.check_variable_value(body)
+
+    def check_variable_value(self, body):
+        self.in_range("variable_id", body["variable_id"],
+                      self.variable_count, "VariableName")
+        self.check_value(body["value"])
+
+    def on_asm(self, body):
+        if not (isinstance(body, list)
+                and all(isinstance(x, str) for x in body)):
+            self.problem("Asm must be an array of strings")
+
+    def on_drop_last_step(self, body):
+        if body is not None:
+            self.problem("DropLastStep takes no content")
+        elif self.step_count == 0:
+            self.problem("DropLastStep with no step to drop")
+        else:
+            self.step_count -= 1
+
+    # --- values -------------------------------------------------------
+
+    def check_value(self, value):
+        if not isinstance(value, dict):
+            self.problem(f"a value must be an object, got {_short(value)}")
+            return
+        kind = value.get("kind")
+        if kind in FORBIDDEN_VALUES:
+            self.problem(f"{kind} value must not be written: "
+                         f"{FORBIDDEN_VALUES[kind]}")
+            return
+        if kind not in VALUE_FIELDS:
+            self.problem(f"unknown value kind {_short(kind)}")
+            return
+        if "ref_id" in value:
+            self.problem("ref_id exists only in the spec, not in the "
+                         "Rust types")
+            return
+        fields = {"kind": "str", "type_id": "id", **VALUE_FIELDS[kind]}
+        if not self.fields_ok(value, fields, f"{kind} value"):
+            return
+        self.in_range("type_id", value["type_id"], len(self.types), "Type")
+        for name in NESTED_VALUE_LISTS:
+            for element in value.get(name, ()):
+                self.check_value(element)
+        for name in NESTED_VALUES:
+            if name in value:
+                self.check_value(value[name])
+        if kind == "Struct":
+            self.check_struct(value)
+        elif kind == "BigInt":
+            self.check_big_int(value)
+
+    def check_struct(self, value):
+        if (value["type_id"] >= len(self.types)
+                or self.types[value["type_id"]] is None):
+            return
+        info = self.types[value["type_id"]]["specific_info"]
+        if info.get("kind") != "Struct":
+            self.problem(f"Struct value of type {value['type_id']}, whose "
+                         f"specific_info is not Struct")
+        elif len(info["fields"]) != len(value["field_values"]):
+            self.problem(f"Struct value has {len(value['field_values'])} "
+                         f"field values, its type {value['type_id']} has "
+                         f"{len(info['fields'])} fields")
+
+    def check_big_int(self, value):
+        try:
+            binascii.a2b_base64(value["b"], strict_mode=True)
+        except (binascii.Error, ValueError):
+            self.problem(f"BigInt.b is not padded standard base64: "
+                         f"{_short(value['b'])}")
+
+
+def _short(obj, limit=80):
+    text = json.dumps(obj, ensure_ascii=True)
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def check_events(events):
+    """Check a decoded trace.json event array.
+
+    Return (problems, the strings of its Path events in order).
+    """
+    checker = _EventChecker()
+    checker.run(events)
+    return checker.problems, checker.paths
+
+
+def check_metadata(metadata):
+    """Return the problems of a decoded trace_metadata.json."""
+    if not isinstance(metadata, dict):
+        return ["trace_metadata.json: must be an object"]
+    problems = []
+    for key in ("workdir", "program"):
+        if not isinstance(metadata.get(key), str):
+            problems.append(f"trace_metadata.json: {key} must be a string")
+    workdir = metadata.get("workdir")
+    if isinstance(workdir, str) and not os.path.isabs(workdir):
+        problems.append("trace_metadata.json: workdir must be absolute")
+    args = metadata.get("args")
+    if not (isinstance(args, list) and all(isinstance(a, str)
+                                           for a in args)):
+        problems.append("trace_metadata.json: args must be an array of "
+                        "strings")
+    problems += _check_optional_object(metadata, "recorder",
+                                       {"name": str, "version": str})
+    problems += _check_optional_object(metadata, "exit_status",
+                                       {"code": int})
+    return problems
+
+
+def _check_optional_object(metadata, key, field_types):
+    if key not in metadata:
+        return []
+    block = metadata[key]
+    if not isinstance(block, dict):
+        return [f"trace_metadata.json: {key} must be an object"]
+    return [f"trace_metadata.json: {key}.{name} must be {kind.__name__}"
+            for name, kind in field_types.items()
+            if not isinstance(block.get(name), kind)
+            or isinstance(block.get(name), bool)]
+
+
+def check_paths(paths, path_events):
+    """Return the problems of trace_paths.json against the Path events."""
+    if not (isinstance(paths, list)
+            and all(isinstance(p, str) and os.path.isabs(p)
+                    for p in paths)):
+        return ["trace_paths.json: must be an array of absolute paths"]
+    if paths != path_events:
+        return [f"trace_paths.json: {_short(paths)} differs from the Path "
+                f"events {_short(path_events)}"]
+    return []
+
+
+def check_trace_folder(folder):
+    """Return the list of problems of a trace folder (empty: valid)."""
+    folder = Path(folder)
+    documents, problems = {}, []
+    for name in ("trace.json", "trace_metadata.json", "trace_paths.json"):
+        try:
+            documents[name] = load_json(folder / name)
+        except OSError as error:
+            problems.append(f"{name}: cannot read: {error.strerror}")
+        except ValueError as error:
+            problems.append(f"{name}: not valid JSON: {error}")
+    if problems:
+        return problems
+    for name, document in documents.items():
+        problems += _lone_surrogate_problems(name, document)
+    event_problems, path_events = check_events(documents["trace.json"])
+    return (problems + event_problems
+            + check_metadata(documents["trace_metadata.json"])
+            + check_paths(documents["trace_paths.json"], path_events))
+
+
+def validate_trace_folder(folder):
+    """Raise TraceError if the trace folder has problems."""
+    problems = check_trace_folder(folder)
+    if problems:
+        raise TraceError(folder, problems)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(
+        prog="python -m python_ct.trace_check",
+        description="Check CodeTracer trace folders (trace.json, "
+                    "trace_metadata.json, trace_paths.json).")
+    parser.add_argument("folders", nargs="+", type=Path, metavar="FOLDER")
+    args = parser.parse_args(argv)
+    status = 0
+    for folder in args.folders:
+        problems = check_trace_folder(folder)
+        for problem in problems:
+            print(f"{folder}: {problem}")
+        if problems:
+            status = 1
+        else:
+            print(f"{folder}: OK")
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,4 @@
+import sys
+
+arguments = sys.argv[1:]
+print(arguments)

@@ -1,0 +1,114 @@
+"""python-ct as a command: it runs programs exactly like python3.13.
+
+Recording must not change what a program prints or its exit code; with
+CODETRACER_RECORD=0 python-ct records nothing and behaves like the stock
+interpreter built from the same sources.
+"""
+
+import pytest
+
+from conftest import (PROGRAMS, SUMMARY_PREFIX, checked_trace, corpus,
+                      program_env, run)
+
+
+def outcome(process, stderr=None):
+    return (process.stdout,
+            process.stderr if stderr is None else stderr,
+            process.returncode)
+
+
+@pytest.mark.parametrize("program", corpus())
+def test_recording_does_not_change_the_program(record_program,
+                                               run_unrecorded, program):
+    recording = record_program(program)
+    plain = run_unrecorded(PROGRAMS / program)
+    assert outcome(recording.process, recording.stderr) == outcome(plain)
+
+
+@pytest.mark.parametrize("program", corpus())
+def test_unrecorded_run_matches_stock_python(stock_python, run_unrecorded,
+                                             tmp_path, program):
+    stock = run([stock_python, PROGRAMS / program], program_env(), tmp_path)
+    assert outcome(run_unrecorded(PROGRAMS / program)) == outcome(stock)
+
+
+def test_summary_is_one_final_line(record_program):
+    recording = record_program("output.py")
+    assert recording.summary.startswith(SUMMARY_PREFIX)
+    assert str(recording.folder) in recording.summary
+    assert SUMMARY_PREFIX not in recording.stderr
+    assert recording.process.stderr.endswith("\n")
+
+
+def test_record_off_writes_nothing(run_unrecorded, tmp_path):
+    folder = tmp_path / "trace"
+    process = run_unrecorded(PROGRAMS / "five.py",
+                             env={"CODETRACER_DB_TRACE_PATH": str(folder)})
+    assert outcome(process) == ("5.5\n", "", 0)
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("variable, folder", [
+    (None, "trace-out"), ("my-trace", "my-trace")])
+def test_relative_folder_is_resolved_at_start(python_ct, tmp_path, variable,
+                                              folder):
+    """chdir.py changes directory before python-ct writes the trace."""
+    env = program_env() if variable is None else program_env(
+        CODETRACER_DB_TRACE_PATH=variable)
+    process = run([python_ct, PROGRAMS / "chdir.py"], env, tmp_path)
+    assert process.stdout == "elsewhere\n"
+    trace = checked_trace(tmp_path / folder, process)
+    assert trace.metadata["workdir"] == str(tmp_path)
+
+
+def test_unicode_paths_and_arguments(record, tmp_path):
+    folder = tmp_path / "d\u00efr with space"
+    folder.mkdir()
+    program = folder / "pr\u00f6g.py"
+    program.write_text((PROGRAMS / "five.py").read_text())
+    recording = record(program, "a", "b c", "\u00fc", cwd=folder)
+    assert recording.stdout == "5.5\n"
+    metadata = recording.trace.metadata
+    assert (metadata["workdir"], metadata["program"], metadata["args"]) == (
+        str(folder), str(program), ["a", "b c", "\u00fc"])
+    assert recording.trace.trace_paths == [str(program)]
+
+
+def test_installed_trace_checker(record_program, run_unrecorded):
+    folder = record_program("five.py").folder
+    process = run_unrecorded("-m", "python_ct.trace_check", folder)
+    assert outcome(process) == (f"{folder}: OK\n", "", 0)
+
+
+def test_unwritable_folder_is_reported(python_ct, tmp_path):
+    folder = "/proc/forbidden/x"
+    process = run([python_ct, PROGRAMS / "five.py"],
+                  program_env(CODETRACER_DB_TRACE_PATH=folder), tmp_path)
+    assert process.returncode != 0
+    [message] = process.stderr.splitlines()
+    assert message.startswith("python-ct:") and folder in message
+
+
+def test_module_mode(record, run_unrecorded):
+    env = {"PYTHONPATH": str(PROGRAMS)}
+    recording = record("-m", "recursion", env=env)
+    plain = run_unrecorded("-m", "recursion", env=env)
+    assert outcome(recording.process, recording.stderr) == outcome(plain)
+    trace = recording.trace
+    assert trace.metadata["program"] == "recursion"
+    assert {path for path, _ in trace.locations()} == {"recursion.py"}
+    assert trace.trace_paths == [str(PROGRAMS / "recursion.py")]
+    assert len(trace.calls_named("fib")) == 15
+
+
+def test_command_mode(record, run_unrecorded):
+    code = "x = 6\nprint(x * 7)\n"
+    recording = record("-c", code)
+    plain = run_unrecorded("-c", code)
+    assert outcome(recording.process, recording.stderr) == outcome(plain)
+    assert plain.stdout == "42\n"
+    trace = recording.trace
+    assert trace.metadata["program"] == "-c"
+    assert [step.line for step in trace.steps][-2:] == [1, 2]
+    assert trace.steps[-1].values == {"x": 6}
+    assert trace.output() == "42\n"
