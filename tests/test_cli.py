@@ -112,3 +112,23 @@ def test_command_mode(record, run_unrecorded):
     assert [step.line for step in trace.steps][-2:] == [1, 2]
     assert trace.steps[-1].values == {"x": 6}
     assert trace.output() == "42\n"
+
+
+def test_command_mode_skips_generated_code(record):
+    """namedtuple and dataclasses compile methods from "<string>" too; only
+    the command's own code is recorded, and it points at command.py."""
+    code = ("import collections, dataclasses\n"
+            "P = collections.namedtuple('P', 'x y')\n"
+            "@dataclasses.dataclass\n"
+            "class D:\n"
+            "    a: int\n"
+            "def double(v):\n"
+            "    return v * 2\n"
+            "print(double(P(1, 2).x), D(3))\n")
+    recording = record("-c", code)
+    assert recording.stdout == "2 D(a=3)\n"
+    trace = recording.trace
+    assert [c.name for c in trace.root.children[0].children] == ["D", "double"]
+    [path] = trace.paths
+    assert path.endswith("/command.py")
+    assert open(path).read().rstrip("\n") == code.rstrip("\n")

@@ -5,6 +5,7 @@
 static Py_ssize_t extra_index = -1;
 static PyObject *skipped_prefixes;   /* tuple of str, each ending with "/" */
 static PyObject *recorded_pseudo_file;
+static PyObject *program_codes;   /* addresses of the -c/stdin code objects */
 
 static void
 free_code_info(void *ptr)
@@ -57,6 +58,7 @@ code_info_clear_configuration(void)
 {
     Py_CLEAR(skipped_prefixes);
     Py_CLEAR(recorded_pseudo_file);
+    Py_CLEAR(program_codes);
 }
 
 static int
@@ -74,15 +76,53 @@ contains_ascii(PyObject *str, const char *needle)
 }
 
 static int
-is_user_file(PyObject *filename)
+add_program_codes(PyCodeObject *code)
 {
+    PyObject *address = PyLong_FromVoidPtr(code);
+    if (address == NULL || PySet_Add(program_codes, address) < 0) {
+        Py_XDECREF(address);
+        return -1;
+    }
+    Py_DECREF(address);
+    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(code->co_consts); i++) {
+        PyObject *constant = PyTuple_GET_ITEM(code->co_consts, i);
+        if (PyCode_Check(constant) && add_program_codes((PyCodeObject *)constant) < 0) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int
+is_user_code(PyCodeObject *code)
+{
+    PyObject *filename = code->co_filename;
     if (!PyUnicode_Check(filename) || PyUnicode_GET_LENGTH(filename) == 0) {
         return 0;
     }
     if (PyUnicode_READ_CHAR(filename, 0) == '<') {
         /* Frozen modules, exec()'d strings, generated code: no source. */
-        return recorded_pseudo_file != NULL &&
-               PyUnicode_Compare(filename, recorded_pseudo_file) == 0;
+        if (recorded_pseudo_file == NULL ||
+            PyUnicode_Compare(filename, recorded_pseudo_file) != 0)
+        {
+            PyErr_Clear();
+            return 0;
+        }
+        /* Code that namedtuple or dataclasses compile is named "<string>"
+           too.  The program's module code is the first to run; it and the
+           code objects nested in its constants are the program's. */
+        if (program_codes == NULL) {
+            program_codes = PySet_New(NULL);
+            if (program_codes == NULL || add_program_codes(code) < 0) {
+                PyErr_Clear();
+                return 0;
+            }
+        }
+        PyObject *address = PyLong_FromVoidPtr(code);
+        int found = address ? PySet_Contains(program_codes, address) : -1;
+        Py_XDECREF(address);
+        PyErr_Clear();
+        return found == 1;
     }
     for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(skipped_prefixes); i++) {
         int match = PyUnicode_Tailmatch(filename, PyTuple_GET_ITEM(skipped_prefixes, i),
@@ -111,7 +151,7 @@ code_info_get(PyCodeObject *code)
         PyErr_NoMemory();
         return NULL;
     }
-    info->recorded = is_user_file(code->co_filename);
+    info->recorded = is_user_code(code);
     info->generation = -1;
     if (PyUnstable_Code_SetExtra((PyObject *)code, extra_index, info) < 0) {
         PyMem_Free(info);

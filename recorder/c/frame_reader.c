@@ -52,7 +52,8 @@ is_dunder_name(PyObject *name)
 int
 namespace_entry_is_shown(PyObject *name, PyObject *value)
 {
-    return PyUnicode_Check(name) && !is_dunder_name(name) &&
+    /* An exact str: interning a subclass would run its __hash__. */
+    return PyUnicode_CheckExact(name) && !is_dunder_name(name) &&
            !PyModule_Check(value) && !PyFunction_Check(value) &&
            !PyCFunction_Check(value) && !PyType_Check(value);
 }

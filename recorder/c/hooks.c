@@ -34,7 +34,8 @@ absolute_path(PyObject *filename)
     if (PyUnicode_GET_LENGTH(filename) > 0) {
         Py_UCS4 first = PyUnicode_READ_CHAR(filename, 0);
         if (first == '/' || first == '<') {
-            return Py_NewRef(filename);
+            /* An exact str: a subclass's __hash__ must not run. */
+            return PyUnicode_FromObject(filename);
         }
     }
     return PyUnicode_FromFormat("%U/%U", recorder.workdir, filename);
@@ -127,6 +128,23 @@ is_recorded_thread(PyThreadState *tstate)
     return recorder.active && tstate == recorder.tstate;
 }
 
+static int
+reserve_open_frame(void)
+{
+    if (recorder.depth < recorder.open_frames_capacity) {
+        return 1;
+    }
+    Py_ssize_t capacity = recorder.open_frames_capacity * 2 + 64;
+    _PyInterpreterFrame **frames = PyMem_Realloc(
+        recorder.open_frames, sizeof(*frames) * (size_t)capacity);
+    if (frames == NULL) {
+        return 0;
+    }
+    recorder.open_frames = frames;
+    recorder.open_frames_capacity = capacity;
+    return 1;
+}
+
 /* Entry into a frame, following CodeTracer's protocol: the argument
    values, a step on the definition line, then the Call with the args.
    A resumed generator shows its parameters' current values again. */
@@ -141,7 +159,9 @@ record_entry(_PyInterpreterFrame *frame, CodeInfo *info)
     int nparams = frame_parameter_count(code);
     Py_ssize_t *ids = PyMem_Malloc(sizeof(Py_ssize_t) * (size_t)(nparams + 1));
     size_t *offsets = PyMem_Malloc(sizeof(size_t) * (size_t)(nparams + 1));
-    if (path_id < 0 || function_id < 0 || ids == NULL || offsets == NULL) {
+    if (path_id < 0 || function_id < 0 || ids == NULL || offsets == NULL ||
+        !reserve_open_frame())
+    {
         PyErr_Clear();
         PyMem_Free(ids);
         PyMem_Free(offsets);
@@ -164,7 +184,7 @@ record_entry(_PyInterpreterFrame *frame, CodeInfo *info)
     }
     tw_step(w, path_id, code->co_firstlineno);
     tw_call(w, function_id, nargs, ids, values->data, offsets);
-    recorder.depth++;
+    recorder.open_frames[recorder.depth++] = frame;
     PyMem_Free(ids);
     PyMem_Free(offsets);
     PyErr_Clear();
@@ -207,9 +227,11 @@ record_step(_PyInterpreterFrame *frame, CodeInfo *info, int line)
 }
 
 static void
-record_exit(PyObject *value)
+record_exit(_PyInterpreterFrame *frame, PyObject *value)
 {
-    if (recorder.depth <= 0) {
+    /* An exit without an entry: e.g. Ctrl-C raised at the frame's RESUME,
+       before PY_START fired. */
+    if (recorder.depth <= 0 || recorder.open_frames[recorder.depth - 1] != frame) {
         return;
     }
     JsonBuffer *scratch = &recorder.scratch;
@@ -229,11 +251,8 @@ on_py_start(PyThreadState *tstate, _PyInterpreterFrame *frame,
         PyErr_Clear();
         return CONTINUE;
     }
-    if (!info->recorded) {
+    if (!info->recorded || !recorder.active) {
         return DISABLE;
-    }
-    if (!is_recorded_thread(tstate)) {
-        return CONTINUE;
     }
     if (!info->local_events_set) {
         if (_PyMonitoring_SetLocalEvents(code, RECORDER_TOOL_ID, LOCAL_EVENTS) < 0) {
@@ -241,16 +260,30 @@ on_py_start(PyThreadState *tstate, _PyInterpreterFrame *frame,
         }
         info->local_events_set = 1;
     }
+    if (!is_recorded_thread(tstate)) {
+        return CONTINUE;
+    }
     code_info_sync_generation(info, recorder.generation);
     record_entry(frame, info);
     return CONTINUE;
 }
 
 /* A generator or coroutine resumed, by next()/send() or by throw(). */
+/* After the recording, the local events still set on recorded code are
+   switched off where they fire; the global ones are gone already. */
+static int
+when_inactive(int event)
+{
+    return PY_MONITORING_IS_INSTRUMENTED_EVENT(event) ? DISABLE : CONTINUE;
+}
+
 static int
 on_resume(PyThreadState *tstate, _PyInterpreterFrame *frame,
           _Py_CODEUNIT *instr, int event, PyObject *arg)
 {
+    if (!recorder.active) {
+        return when_inactive(event);
+    }
     if (is_recorded_thread(tstate)) {
         CodeInfo *info = recorded_info(frame);
         if (info != NULL) {
@@ -266,8 +299,11 @@ static int
 on_frame_exit(PyThreadState *tstate, _PyInterpreterFrame *frame,
         _Py_CODEUNIT *instr, int event, PyObject *arg)
 {
+    if (!recorder.active) {
+        return when_inactive(event);
+    }
     if (is_recorded_thread(tstate) && recorded_info(frame) != NULL) {
-        record_exit(arg);
+        record_exit(frame, arg);
     }
     return CONTINUE;
 }
@@ -276,6 +312,9 @@ static int
 on_line(PyThreadState *tstate, _PyInterpreterFrame *frame,
         _Py_CODEUNIT *instr, int event, PyObject *arg)
 {
+    if (!recorder.active) {
+        return DISABLE;
+    }
     if (is_recorded_thread(tstate)) {
         CodeInfo *info = recorded_info(frame);
         if (info != NULL) {
@@ -306,12 +345,15 @@ int
 hooks_install(void)
 {
     PyInterpreterState *interp = PyInterpreterState_Get();
-    if (interp->monitoring_tool_names[RECORDER_TOOL_ID] != NULL) {
+    if (interp->monitoring_tool_names[RECORDER_TOOL_ID] != NULL &&
+        !PyUnicode_EqualToUTF8(interp->monitoring_tool_names[RECORDER_TOOL_ID], "python-ct"))
+    {
         PyErr_Format(PyExc_RuntimeError, "sys.monitoring tool %d is in use",
                      RECORDER_TOOL_ID);
         return -1;
     }
-    interp->monitoring_tool_names[RECORDER_TOOL_ID] = PyUnicode_FromString("python-ct");
+    Py_XSETREF(interp->monitoring_tool_names[RECORDER_TOOL_ID],
+               PyUnicode_FromString("python-ct"));
     if (interp->monitoring_tool_names[RECORDER_TOOL_ID] == NULL) {
         return -1;
     }
@@ -322,17 +364,12 @@ hooks_install(void)
     return _PyMonitoring_SetEvents(RECORDER_TOOL_ID, GLOBAL_EVENTS);
 }
 
+/* The callbacks and the tool id stay: local events left on recorded code
+   objects reach the callbacks, which DISABLE them (recorder.active is 0
+   by then), so that code goes back to plain opcodes. */
 void
 hooks_remove(void)
 {
-    PyInterpreterState *interp = PyInterpreterState_Get();
-    if (interp->monitoring_tool_names[RECORDER_TOOL_ID] == NULL) {
-        return;
-    }
     (void)_PyMonitoring_SetEvents(RECORDER_TOOL_ID, 0);
     PyErr_Clear();
-    for (int i = 0; i < N_CALLBACKS; i++) {
-        _PyMonitoring_SetCCallback(RECORDER_TOOL_ID, CALLBACKS[i].event, NULL);
-    }
-    Py_CLEAR(interp->monitoring_tool_names[RECORDER_TOOL_ID]);
 }

@@ -153,7 +153,7 @@ init_program_description(const PyConfig *config)
         }
         PyObject *cwd_relative = PyUnicode_FromFormat("%U/%U", recorder.workdir, filename);
         int absolute = PyUnicode_READ_CHAR(filename, 0) == '/';
-        metadata_program = absolute ? Py_NewRef(filename) : Py_NewRef(cwd_relative);
+        metadata_program = absolute ? Py_NewRef(filename) : Py_XNewRef(cwd_relative);
         Py_DECREF(filename);
         Py_XDECREF(cwd_relative);
         recorder.fallback_path = Py_XNewRef(metadata_program);
@@ -297,7 +297,8 @@ static PyMethodDef stop_in_child_def = {
 static int
 register_fork_handler(void)
 {
-    PyObject *os = PyImport_ImportModule("os");
+    /* posix, not os: it is loaded at start-up even with -S. */
+    PyObject *os = PyImport_ImportModule("posix");
     if (os == NULL) {
         return -1;
     }
@@ -445,6 +446,9 @@ _PyCtRecord_Finish(int exit_status)
     failed |= write_metadata() < 0;
     Py_DECREF(paths);
     jb_free(scratch);
+    PyMem_Free(recorder.open_frames);
+    recorder.open_frames = NULL;
+    recorder.open_frames_capacity = 0;
     code_info_clear_configuration();
     Py_CLEAR(recorder.fallback_path);
     Py_CLEAR(recorder.workdir);

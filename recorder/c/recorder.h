@@ -8,6 +8,7 @@
 #define CTRECORD_RECORDER_H
 
 #include "trace_writer.h"
+#include "pycore_frame.h"         // _PyInterpreterFrame
 
 /* sys.monitoring tool id used by the recorder (ids 3 and 4 are unassigned
    by PEP 669). */
@@ -19,7 +20,11 @@ typedef struct {
     PyThreadState *tstate;      /* the recorded thread */
     TraceWriter writer;
     JsonBuffer scratch;         /* values being encoded */
-    Py_ssize_t depth;           /* open calls below <toplevel> */
+    /* Frames whose Call is open, innermost last: an exit closes a Call
+       only if it is that frame's, so calls and returns stay balanced. */
+    _PyInterpreterFrame **open_frames;
+    Py_ssize_t depth;
+    Py_ssize_t open_frames_capacity;
     int header_written;
     PyObject *fallback_path;    /* <toplevel>'s path if no user code runs */
     PyObject *workdir;          /* for relative code file names */

@@ -8,11 +8,14 @@
 #include "pycore_setobject.h"     // _PySet_NextEntry()
 #include "structmember.h"         // PyMemberDef
 
+#include <errno.h>
+
 typedef struct {
     TraceWriter *w;
     JsonBuffer *b;
     int depth;
     PyObject *open[VALUE_MAX_DEPTH + 1];   /* containers being encoded */
+    Py_ssize_t nodes;                       /* values encoded so far */
 } Encoder;
 
 static void encode(Encoder *e, PyObject *obj);
@@ -114,7 +117,9 @@ encode_int(Encoder *e, PyObject *obj)
         return;
     }
     unsigned char *bytes = PyMem_Malloc(nbytes);
-    PyObject *magnitude = negative ? PyNumber_Negative(obj) : Py_NewRef(obj);
+    /* int's own negation, not a subclass's __neg__. */
+    PyObject *magnitude = negative ? PyLong_Type.tp_as_number->nb_negative(obj)
+                                   : Py_NewRef(obj);
     if (bytes == NULL || magnitude == NULL ||
         _PyLong_AsByteArray((PyLongObject *)magnitude, bytes, nbytes, 0, 0, 1) < 0)
     {
@@ -565,6 +570,10 @@ encode_container(Encoder *e, PyObject *obj)
 static void
 encode(Encoder *e, PyObject *obj)
 {
+    if (++e->nodes > VALUE_MAX_NODES) {
+        put_marker(e, "\xe2\x80\xa6");
+        return;
+    }
     if (obj == Py_None) {
         JB_LITERAL(e->b, "{\"kind\":\"None\",\"type_id\":0}");
     }
@@ -626,19 +635,48 @@ encode(Encoder *e, PyObject *obj)
 void
 encode_value(TraceWriter *w, JsonBuffer *b, PyObject *obj)
 {
-    Encoder e = {.w = w, .b = b, .depth = 0};
+    size_t start = b->len;
+    Encoder e = {.w = w, .b = b, .depth = 0, .nodes = 0};
     encode(&e, obj);
     PyErr_Clear();
+    if (b->failed) {
+        /* Out of memory: keep the trace valid and report the failure. */
+        if (!w->io_error) {
+            w->io_error = ENOMEM;
+        }
+        b->failed = 0;
+        b->len = start;
+        JB_LITERAL(b, "{\"kind\":\"None\",\"type_id\":0}");
+    }
 }
 
-/* Objects whose str() is computed in C from their own data only. */
-static int
-has_safe_str(PyObject *obj)
+/* Append an exception argument's text: str as is, int and float as their
+   C formatting does, anything else by its type name. */
+static void
+put_exception_arg(JsonBuffer *b, PyObject *arg)
 {
-    return obj == Py_None || PyUnicode_CheckExact(obj) || PyLong_CheckExact(obj) ||
-           PyFloat_CheckExact(obj) || PyBool_Check(obj) || PyBytes_CheckExact(obj);
+    if (PyUnicode_Check(arg)) {
+        jb_unicode_body(b, arg, VALUE_MAX_STRING);
+        return;
+    }
+    if (PyLong_CheckExact(arg) || PyFloat_CheckExact(arg) || PyBool_Check(arg) ||
+        arg == Py_None)
+    {
+        PyObject *text = PyObject_Str(arg);   /* C code of a builtin type */
+        if (text != NULL) {
+            jb_unicode_body(b, text, VALUE_MAX_STRING);
+            Py_DECREF(text);
+            return;
+        }
+        PyErr_Clear();
+    }
+    JB_LITERAL(b, "<");
+    put_type_name_body(b, Py_TYPE(arg));
+    JB_LITERAL(b, " object>");
 }
 
+/* The exception's own __str__ is never called: for several builtin classes
+   it formats attributes that may hold user objects (OSError.filename). */
 void
 describe_exception(JsonBuffer *b, PyObject *exc)
 {
@@ -652,44 +690,15 @@ describe_exception(JsonBuffer *b, PyObject *exc)
         PyErr_Clear();
         jb_utf8_body(b, tp->tp_name, strlen(tp->tp_name));
     }
-    PyObject *args = ((PyBaseExceptionObject *)exc)->args;
-    if (args == NULL || !PyTuple_Check(args) || PyTuple_GET_SIZE(args) == 0) {
-        return;
-    }
-    int safe = !(tp->tp_flags & Py_TPFLAGS_HEAPTYPE);
-    for (Py_ssize_t i = 0; safe && i < PyTuple_GET_SIZE(args); i++) {
-        safe = has_safe_str(PyTuple_GET_ITEM(args, i));
-    }
-    PyObject *message = NULL;
-    if (safe) {
-        /* A builtin exception class over builtin values: its str() is C
-           code that reads only those values. */
-        message = PyObject_Str(exc);
-    }
-    else if (PyTuple_GET_SIZE(args) == 1 && PyUnicode_Check(PyTuple_GET_ITEM(args, 0))) {
-        message = Py_NewRef(PyTuple_GET_ITEM(args, 0));
-    }
-    JB_LITERAL(b, ": ");
-    if (message != NULL && PyUnicode_Check(message)) {
-        jb_unicode_body(b, message, VALUE_MAX_STRING);
-    }
-    else {
-        /* User data in the args: describe each without running its code. */
-        PyErr_Clear();
+    PyObject *args = Py_XNewRef(((PyBaseExceptionObject *)exc)->args);
+    if (args != NULL && PyTuple_Check(args) && PyTuple_GET_SIZE(args) > 0) {
+        JB_LITERAL(b, ": ");
         for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(args); i++) {
-            PyObject *arg = PyTuple_GET_ITEM(args, i);
             if (i) {
                 JB_LITERAL(b, ", ");
             }
-            if (PyUnicode_Check(arg)) {
-                jb_unicode_body(b, arg, VALUE_MAX_STRING);
-            }
-            else {
-                JB_LITERAL(b, "<");
-                put_type_name_body(b, Py_TYPE(arg));
-                JB_LITERAL(b, " object>");
-            }
+            put_exception_arg(b, PyTuple_GET_ITEM(args, i));
         }
     }
-    Py_XDECREF(message);
+    Py_XDECREF(args);
 }

@@ -3,8 +3,8 @@
  * The encoder reads object structure in C and never runs user code: no
  * repr(), no attribute lookup through descriptors or __getattr__, no
  * comparison or hashing of user objects.  Containers are cut at a length
- * limit and a nesting limit, with an explicit marker element, and cycles are
- * shown as a marker instead of being followed. */
+ * limit, a nesting limit and a total size, with an explicit marker element,
+ * and cycles are shown as a marker instead of being followed. */
 
 #ifndef CTRECORD_VALUE_ENCODER_H
 #define CTRECORD_VALUE_ENCODER_H
@@ -15,6 +15,7 @@
 #define VALUE_MAX_DEPTH 6
 #define VALUE_MAX_ITEMS 100
 #define VALUE_MAX_STRING 4096
+#define VALUE_MAX_NODES 10000     /* values within one value */
 
 /* Append the ValueRecord of `obj` to `b`; new types are interned in `w`. */
 void encode_value(TraceWriter *w, JsonBuffer *b, PyObject *obj);
