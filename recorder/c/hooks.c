@@ -268,7 +268,6 @@ on_py_start(PyThreadState *tstate, _PyInterpreterFrame *frame,
     return CONTINUE;
 }
 
-/* A generator or coroutine resumed, by next()/send() or by throw(). */
 /* After the recording, the local events still set on recorded code are
    switched off where they fire; the global ones are gone already. */
 static int
@@ -277,6 +276,7 @@ when_inactive(int event)
     return PY_MONITORING_IS_INSTRUMENTED_EVENT(event) ? DISABLE : CONTINUE;
 }
 
+/* A generator or coroutine resumed, by next()/send() or by throw(). */
 static int
 on_resume(PyThreadState *tstate, _PyInterpreterFrame *frame,
           _Py_CODEUNIT *instr, int event, PyObject *arg)

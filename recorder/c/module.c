@@ -298,12 +298,12 @@ static int
 register_fork_handler(void)
 {
     /* posix, not os: it is loaded at start-up even with -S. */
-    PyObject *os = PyImport_ImportModule("posix");
-    if (os == NULL) {
+    PyObject *posix = PyImport_ImportModule("posix");
+    if (posix == NULL) {
         return -1;
     }
     PyObject *func = PyCFunction_New(&stop_in_child_def, NULL);
-    PyObject *register_at_fork = func ? PyObject_GetAttrString(os, "register_at_fork") : NULL;
+    PyObject *register_at_fork = func ? PyObject_GetAttrString(posix, "register_at_fork") : NULL;
     PyObject *args = PyTuple_New(0);
     PyObject *kwargs = func ? Py_BuildValue("{sO}", "after_in_child", func) : NULL;
     PyObject *res = register_at_fork && args && kwargs
@@ -313,7 +313,7 @@ register_fork_handler(void)
     Py_XDECREF(args);
     Py_XDECREF(register_at_fork);
     Py_XDECREF(func);
-    Py_DECREF(os);
+    Py_DECREF(posix);
     return res ? 0 : -1;
 }
 
