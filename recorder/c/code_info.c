@@ -13,6 +13,8 @@ free_code_info(void *ptr)
     CodeInfo *info = ptr;
     if (info != NULL) {
         PyMem_Free(info->varname_ids);
+        PyMem_Free(info->site_ids);
+        PyMem_Free(info->probes);
         PyMem_Free(info);
     }
 }
@@ -152,7 +154,7 @@ code_info_get(PyCodeObject *code)
         return NULL;
     }
     info->recorded = is_user_code(code);
-    info->generation = -1;
+    info->serial = -1;
     if (PyUnstable_Code_SetExtra((PyObject *)code, extra_index, info) < 0) {
         PyMem_Free(info);
         return NULL;
@@ -161,14 +163,13 @@ code_info_get(PyCodeObject *code)
 }
 
 void
-code_info_sync_generation(CodeInfo *info, int generation)
+code_info_reset_ids(CodeInfo *info, int serial)
 {
-    if (info->generation == generation) {
-        return;
-    }
-    info->generation = generation;
+    info->serial = serial;
     info->path_id = -1;
     info->function_id = -1;
     PyMem_Free(info->varname_ids);
     info->varname_ids = NULL;
+    PyMem_Free(info->site_ids);
+    info->site_ids = NULL;
 }

@@ -9,13 +9,19 @@
 
 #include "Python.h"
 
-typedef struct {
+typedef struct CodeInfo_ {
     int recorded;               /* user code */
     int local_events_set;
-    int generation;             /* trace the ids below belong to */
+    /* Per code unit: the probe of the instruction starting there
+       (code_sites.h); NULL if no probes are wanted. */
+    struct Probe_ *probes;
+    Py_ssize_t ncodeunits;
+    /* The ids below belong to the trace of this ThreadRecording serial. */
+    int serial;
     Py_ssize_t path_id;
     Py_ssize_t function_id;
     Py_ssize_t *varname_ids;    /* per localsplus slot; -1 = not interned */
+    int *site_ids;              /* per code unit and site role; -1 = none yet */
 } CodeInfo;
 
 /* Rules for what is user code.  `stdlib_dir` and `prefix` are skipped;
@@ -29,7 +35,15 @@ void code_info_clear_configuration(void);
    memory error (exception set). */
 CodeInfo *code_info_get(PyCodeObject *code);
 
-/* Reset ids cached for an older trace. */
-void code_info_sync_generation(CodeInfo *info, int generation);
+void code_info_reset_ids(CodeInfo *info, int serial);
+
+/* Make the cached ids those of the trace with this serial. */
+static inline void
+code_info_sync(CodeInfo *info, int serial)
+{
+    if (info->serial != serial) {
+        code_info_reset_ids(info, serial);
+    }
+}
 
 #endif

@@ -9,6 +9,7 @@
 
 #include "recorder.h"
 #include "code_info.h"
+#include "code_sites.h"
 #include "frame_reader.h"
 #include "value_encoder.h"
 
@@ -17,15 +18,17 @@
 #include "pycore_runtime.h"       // _Py_ID()
 
 #define EVENT_BIT(name) (1 << PY_MONITORING_EVENT_##name)
-#define GLOBAL_EVENTS (EVENT_BIT(PY_START) | EVENT_BIT(PY_UNWIND) | EVENT_BIT(PY_THROW))
+#define GLOBAL_EVENTS (EVENT_BIT(PY_START) | EVENT_BIT(PY_UNWIND) | EVENT_BIT(PY_THROW) | \
+                       EVENT_BIT(RAISE) | EVENT_BIT(RERAISE) | EVENT_BIT(EXCEPTION_HANDLED))
 #define LOCAL_EVENTS (EVENT_BIT(PY_RESUME) | EVENT_BIT(PY_RETURN) | \
                       EVENT_BIT(PY_YIELD) | EVENT_BIT(LINE))
 
 enum { CONTINUE = 0, DISABLE = 1 };
 
-static PyObject *
-absolute_path(PyObject *filename)
+PyObject *
+code_absolute_path(PyCodeObject *code)
 {
+    PyObject *filename = code->co_filename;
     if (recorder.command_file != NULL &&
         PyUnicode_EqualToUTF8(filename, "<string>"))
     {
@@ -41,16 +44,17 @@ absolute_path(PyObject *filename)
     return PyUnicode_FromFormat("%U/%U", recorder.workdir, filename);
 }
 
-static Py_ssize_t
-code_path_id(CodeInfo *info, PyCodeObject *code)
+Py_ssize_t
+code_path_id(ThreadRecording *tr, CodeInfo *info, PyCodeObject *code)
 {
+    code_info_sync(info, tr->serial);
     if (info->path_id < 0) {
-        PyObject *path = absolute_path(code->co_filename);
+        PyObject *path = code_absolute_path(code);
         if (path == NULL) {
             return -1;
         }
-        recorder_write_header(path);
-        info->path_id = tw_path_id(&recorder.writer, path);
+        recorder_write_header(tr, path);
+        info->path_id = tw_path_id(&tr->writer, path);
         Py_DECREF(path);
     }
     return info->path_id;
@@ -71,16 +75,19 @@ function_name(_PyInterpreterFrame *frame, PyCodeObject *code)
     return Py_NewRef(code->co_qualname);
 }
 
-static Py_ssize_t
-code_function_id(CodeInfo *info, _PyInterpreterFrame *frame, PyCodeObject *code,
-                 Py_ssize_t path_id)
+Py_ssize_t
+code_function_id(ThreadRecording *tr, CodeInfo *info, _PyInterpreterFrame *frame,
+                 PyCodeObject *code, Py_ssize_t path_id)
 {
+    if (path_id < 0) {
+        return -1;
+    }
     if (info->function_id < 0) {
         PyObject *name = function_name(frame, code);
         if (name == NULL) {
             return -1;
         }
-        info->function_id = tw_function_id(&recorder.writer, path_id,
+        info->function_id = tw_function_id(&tr->writer, path_id,
                                            code->co_firstlineno, name);
         Py_DECREF(name);
     }
@@ -88,7 +95,7 @@ code_function_id(CodeInfo *info, _PyInterpreterFrame *frame, PyCodeObject *code,
 }
 
 static Py_ssize_t
-slot_varname_id(CodeInfo *info, PyCodeObject *code, int i)
+slot_varname_id(ThreadRecording *tr, CodeInfo *info, PyCodeObject *code, int i)
 {
     if (info->varname_ids == NULL) {
         info->varname_ids = PyMem_Malloc(sizeof(Py_ssize_t) * (size_t)code->co_nlocalsplus);
@@ -101,7 +108,7 @@ slot_varname_id(CodeInfo *info, PyCodeObject *code, int i)
     }
     if (info->varname_ids[i] < 0) {
         info->varname_ids[i] = tw_varname_id(
-            &recorder.writer, PyTuple_GET_ITEM(code->co_localsplusnames, i));
+            &tr->writer, PyTuple_GET_ITEM(code->co_localsplusnames, i));
     }
     return info->varname_ids[i];
 }
@@ -115,33 +122,35 @@ recorded_info(_PyInterpreterFrame *frame)
         PyErr_Clear();
         return NULL;
     }
-    if (!info->recorded) {
-        return NULL;
-    }
-    code_info_sync_generation(info, recorder.generation);
-    return info;
+    return info->recorded ? info : NULL;
 }
 
 static int
-is_recorded_thread(PyThreadState *tstate)
+reserve_call_space(ThreadRecording *tr, int nparams)
 {
-    return recorder.active && tstate == recorder.tstate;
-}
-
-static int
-reserve_open_frame(void)
-{
-    if (recorder.depth < recorder.open_frames_capacity) {
-        return 1;
+    if (tr->depth >= tr->open_frames_capacity) {
+        Py_ssize_t capacity = tr->open_frames_capacity * 2 + 64;
+        OpenFrame *frames = PyMem_Realloc(tr->open_frames, sizeof(*frames) * (size_t)capacity);
+        if (frames == NULL) {
+            return 0;
+        }
+        tr->open_frames = frames;
+        tr->open_frames_capacity = capacity;
     }
-    Py_ssize_t capacity = recorder.open_frames_capacity * 2 + 64;
-    _PyInterpreterFrame **frames = PyMem_Realloc(
-        recorder.open_frames, sizeof(*frames) * (size_t)capacity);
-    if (frames == NULL) {
-        return 0;
+    if (nparams + 1 > tr->arg_capacity) {
+        int capacity = nparams + 16;
+        Py_ssize_t *ids = PyMem_Realloc(tr->arg_ids, sizeof(Py_ssize_t) * (size_t)capacity);
+        if (ids == NULL) {
+            return 0;
+        }
+        tr->arg_ids = ids;
+        size_t *offsets = PyMem_Realloc(tr->arg_offsets, sizeof(size_t) * (size_t)capacity);
+        if (offsets == NULL) {
+            return 0;
+        }
+        tr->arg_offsets = offsets;
+        tr->arg_capacity = capacity;
     }
-    recorder.open_frames = frames;
-    recorder.open_frames_capacity = capacity;
     return 1;
 }
 
@@ -149,24 +158,20 @@ reserve_open_frame(void)
    values, a step on the definition line, then the Call with the args.
    A resumed generator shows its parameters' current values again. */
 static void
-record_entry(_PyInterpreterFrame *frame, CodeInfo *info)
+record_entry(ThreadRecording *tr, _PyInterpreterFrame *frame, CodeInfo *info)
 {
     PyCodeObject *code = _PyFrame_GetCode(frame);
-    TraceWriter *w = &recorder.writer;
-    JsonBuffer *values = &recorder.scratch;
-    Py_ssize_t path_id = code_path_id(info, code);
-    Py_ssize_t function_id = code_function_id(info, frame, code, path_id);
+    TraceWriter *w = &tr->writer;
+    JsonBuffer *values = &tr->scratch;
+    Py_ssize_t path_id = code_path_id(tr, info, code);
+    Py_ssize_t function_id = code_function_id(tr, info, frame, code, path_id);
     int nparams = frame_parameter_count(code);
-    Py_ssize_t *ids = PyMem_Malloc(sizeof(Py_ssize_t) * (size_t)(nparams + 1));
-    size_t *offsets = PyMem_Malloc(sizeof(size_t) * (size_t)(nparams + 1));
-    if (path_id < 0 || function_id < 0 || ids == NULL || offsets == NULL ||
-        !reserve_open_frame())
-    {
+    if (function_id < 0 || !reserve_call_space(tr, nparams)) {
         PyErr_Clear();
-        PyMem_Free(ids);
-        PyMem_Free(offsets);
         return;
     }
+    Py_ssize_t *ids = tr->arg_ids;
+    size_t *offsets = tr->arg_offsets;
     values->len = 0;
     offsets[0] = 0;
     int nargs = 0;
@@ -175,7 +180,7 @@ record_entry(_PyInterpreterFrame *frame, CodeInfo *info)
         if (value == NULL) {
             continue;
         }
-        ids[nargs] = slot_varname_id(info, code, i);
+        ids[nargs] = slot_varname_id(tr, info, code, i);
         encode_value(w, values, value);
         offsets[++nargs] = values->len;
     }
@@ -184,34 +189,37 @@ record_entry(_PyInterpreterFrame *frame, CodeInfo *info)
     }
     tw_step(w, path_id, code->co_firstlineno);
     tw_call(w, function_id, nargs, ids, values->data, offsets);
-    recorder.open_frames[recorder.depth++] = frame;
-    PyMem_Free(ids);
-    PyMem_Free(offsets);
+    tr->open_frames[tr->depth].frame = frame;
+    tr->open_frames[tr->depth].step = w->steps - 1;
+    tr->depth++;
     PyErr_Clear();
 }
 
 static void
-record_variable(Py_ssize_t varname_id, PyObject *value)
+record_variable(ThreadRecording *tr, Py_ssize_t varname_id, PyObject *value)
 {
-    JsonBuffer *scratch = &recorder.scratch;
+    JsonBuffer *scratch = &tr->scratch;
     scratch->len = 0;
-    encode_value(&recorder.writer, scratch, value);
-    tw_value(&recorder.writer, varname_id, scratch->data, scratch->len);
+    encode_value(&tr->writer, scratch, value);
+    tw_value(&tr->writer, varname_id, scratch->data, scratch->len);
 }
 
 static void
-record_step(_PyInterpreterFrame *frame, CodeInfo *info, int line)
+record_step(ThreadRecording *tr, _PyInterpreterFrame *frame, CodeInfo *info, int line)
 {
     PyCodeObject *code = _PyFrame_GetCode(frame);
-    TraceWriter *w = &recorder.writer;
-    tw_step(w, code_path_id(info, code), line);
+    TraceWriter *w = &tr->writer;
+    tw_step(w, code_path_id(tr, info, code), line);
+    if (tr->depth > 0 && tr->open_frames[tr->depth - 1].frame == frame) {
+        tr->open_frames[tr->depth - 1].step = w->steps - 1;
+    }
     PyObject *ns = frame_namespace(frame);
     if (ns != NULL) {
         Py_ssize_t pos = 0;
         PyObject *name, *value;
         while (PyDict_Next(ns, &pos, &name, &value)) {
             if (namespace_entry_is_shown(name, value)) {
-                record_variable(tw_varname_id(w, name), value);
+                record_variable(tr, tw_varname_id(w, name), value);
             }
         }
     }
@@ -219,7 +227,7 @@ record_step(_PyInterpreterFrame *frame, CodeInfo *info, int line)
         for (int i = 0; i < code->co_nlocalsplus; i++) {
             PyObject *value = frame_slot_value(frame, i);
             if (value != NULL && slot_is_shown(code, i)) {
-                record_variable(slot_varname_id(info, code, i), value);
+                record_variable(tr, slot_varname_id(tr, info, code, i), value);
             }
         }
     }
@@ -227,18 +235,24 @@ record_step(_PyInterpreterFrame *frame, CodeInfo *info, int line)
 }
 
 static void
-record_exit(_PyInterpreterFrame *frame, PyObject *value)
+record_exit(ThreadRecording *tr, _PyInterpreterFrame *frame, PyObject *value)
 {
     /* An exit without an entry: e.g. Ctrl-C raised at the frame's RESUME,
        before PY_START fired. */
-    if (recorder.depth <= 0 || recorder.open_frames[recorder.depth - 1] != frame) {
+    if (tr->depth <= 0 || tr->open_frames[tr->depth - 1].frame != frame) {
         return;
     }
-    JsonBuffer *scratch = &recorder.scratch;
+    JsonBuffer *scratch = &tr->scratch;
     scratch->len = 0;
-    encode_value(&recorder.writer, scratch, value);
-    tw_return(&recorder.writer, scratch->data, scratch->len);
-    recorder.depth--;
+    encode_value(&tr->writer, scratch, value);
+    tw_return(&tr->writer, scratch->data, scratch->len);
+    tr->depth--;
+}
+
+static int
+probes_wanted(void)
+{
+    return recorder.record_assignments || recorder.record_subexpressions;
 }
 
 static int
@@ -255,16 +269,23 @@ on_py_start(PyThreadState *tstate, _PyInterpreterFrame *frame,
         return DISABLE;
     }
     if (!info->local_events_set) {
-        if (_PyMonitoring_SetLocalEvents(code, RECORDER_TOOL_ID, LOCAL_EVENTS) < 0) {
+        int events = LOCAL_EVENTS;
+        if (probes_wanted()) {
+            if (code_sites_analyse(code, info, recorder.record_assignments,
+                                   recorder.record_subexpressions) == 0)
+            {
+                events |= EVENT_BIT(INSTRUCTION);
+            }
+        }
+        if (_PyMonitoring_SetLocalEvents(code, RECORDER_TOOL_ID, events) < 0) {
             PyErr_Clear();
         }
         info->local_events_set = 1;
     }
-    if (!is_recorded_thread(tstate)) {
-        return CONTINUE;
+    ThreadRecording *tr = thread_recording_of(tstate);
+    if (tr != NULL) {
+        record_entry(tr, frame, info);
     }
-    code_info_sync_generation(info, recorder.generation);
-    record_entry(frame, info);
     return CONTINUE;
 }
 
@@ -284,10 +305,12 @@ on_resume(PyThreadState *tstate, _PyInterpreterFrame *frame,
     if (!recorder.active) {
         return when_inactive(event);
     }
-    if (is_recorded_thread(tstate)) {
-        CodeInfo *info = recorded_info(frame);
-        if (info != NULL) {
-            record_entry(frame, info);
+    CodeInfo *info = recorded_info(frame);
+    ThreadRecording *tr = info ? thread_recording_of(tstate) : NULL;
+    if (tr != NULL) {
+        record_entry(tr, frame, info);
+        if (event == PY_MONITORING_EVENT_PY_THROW) {
+            record_exception(tr, current_step(tr, frame), "throw", info->function_id, arg);
         }
     }
     return CONTINUE;
@@ -302,9 +325,18 @@ on_frame_exit(PyThreadState *tstate, _PyInterpreterFrame *frame,
     if (!recorder.active) {
         return when_inactive(event);
     }
-    if (is_recorded_thread(tstate) && recorded_info(frame) != NULL) {
-        record_exit(frame, arg);
+    CodeInfo *info = recorded_info(frame);
+    ThreadRecording *tr = info ? thread_recording_of(tstate) : NULL;
+    if (tr == NULL) {
+        return CONTINUE;
     }
+    if (event == PY_MONITORING_EVENT_PY_UNWIND) {
+        Py_ssize_t path_id = code_path_id(tr, info, _PyFrame_GetCode(frame));
+        Py_ssize_t function_id = code_function_id(tr, info, frame, _PyFrame_GetCode(frame), path_id);
+        record_exception(tr, current_step(tr, frame), "unwind", function_id, arg);
+        tr->unwinding = arg;
+    }
+    record_exit(tr, frame, arg);
     return CONTINUE;
 }
 
@@ -315,13 +347,12 @@ on_line(PyThreadState *tstate, _PyInterpreterFrame *frame,
     if (!recorder.active) {
         return DISABLE;
     }
-    if (is_recorded_thread(tstate)) {
-        CodeInfo *info = recorded_info(frame);
-        if (info != NULL) {
-            PyCodeObject *code = _PyFrame_GetCode(frame);
-            int line = _Py_Instrumentation_GetLine(code, (int)(instr - _PyCode_CODE(code)));
-            record_step(frame, info, line);
-        }
+    CodeInfo *info = recorded_info(frame);
+    ThreadRecording *tr = info ? thread_recording_of(tstate) : NULL;
+    if (tr != NULL) {
+        PyCodeObject *code = _PyFrame_GetCode(frame);
+        int line = _Py_Instrumentation_GetLine(code, (int)(instr - _PyCode_CODE(code)));
+        record_step(tr, frame, info, line);
     }
     return CONTINUE;
 }
@@ -337,6 +368,10 @@ static const struct {
     {PY_MONITORING_EVENT_PY_YIELD, on_frame_exit},
     {PY_MONITORING_EVENT_PY_UNWIND, on_frame_exit},
     {PY_MONITORING_EVENT_LINE, on_line},
+    {PY_MONITORING_EVENT_INSTRUCTION, on_instruction},
+    {PY_MONITORING_EVENT_RAISE, on_exception_event},
+    {PY_MONITORING_EVENT_RERAISE, on_exception_event},
+    {PY_MONITORING_EVENT_EXCEPTION_HANDLED, on_exception_event},
 };
 
 #define N_CALLBACKS ((int)(sizeof(CALLBACKS) / sizeof(CALLBACKS[0])))

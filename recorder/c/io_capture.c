@@ -1,11 +1,25 @@
-/* Recording of what the program writes to sys.stdout and sys.stderr.
+/* Recording of the program's standard streams.
  *
- * The text is taken at io.TextIOWrapper.write(), before buffering, so each
- * write lands on the step that made it.  Only the two wrappers that were
- * sys.stdout and sys.stderr when recording started are watched. */
+ * Text is taken at io.TextIOWrapper.write() before buffering, and at
+ * read(), readline() and iteration after decoding (the 0003 patch), so
+ * each lands on the step that wrote or read it, in the trace of the thread
+ * that did.  Only the three wrappers that were sys.stdin, sys.stdout and
+ * sys.stderr when recording started are watched.  os.write() on file
+ * descriptors 1 and 2 is recorded too, decoded as UTF-8. */
 
 #include "recorder.h"
 #include "pycore_ctrecord.h"      // _PyIO_TextWriteHook
+
+static void
+record_io(int kind, PyObject *text)
+{
+    ThreadRecording *tr = thread_recording_of(PyThreadState_Get());
+    if (tr == NULL) {
+        return;
+    }
+    recorder_write_header(tr, recorder.fallback_path);
+    tw_io(&tr->writer, kind, text);
+}
 
 static void
 on_text_write(PyObject *file, PyObject *text)
@@ -13,26 +27,47 @@ on_text_write(PyObject *file, PyObject *text)
     if (!recorder.active) {
         return;
     }
-    int kind;
     if (file == recorder.stdout_file) {
-        kind = EVENT_KIND_WRITE;
+        record_io(EVENT_KIND_WRITE, text);
     }
     else if (file == recorder.stderr_file) {
-        kind = EVENT_KIND_WRITE_OTHER;
+        record_io(EVENT_KIND_WRITE_OTHER, text);
     }
-    else {
+}
+
+static void
+on_text_read(PyObject *file, PyObject *text)
+{
+    if (recorder.active && file == recorder.stdin_file && PyUnicode_GET_LENGTH(text) > 0) {
+        record_io(EVENT_KIND_READ, text);
+    }
+}
+
+static void
+on_fd_write(int fd, const char *data, Py_ssize_t len)
+{
+    if (!recorder.active || (fd != 1 && fd != 2) || len <= 0) {
         return;
     }
-    recorder_write_header(recorder.fallback_path);
-    tw_io(&recorder.writer, kind, text);
+    PyObject *exc = PyErr_GetRaisedException();
+    PyObject *text = PyUnicode_DecodeUTF8(data, len, "replace");
+    if (text != NULL) {
+        record_io(fd == 1 ? EVENT_KIND_WRITE : EVENT_KIND_WRITE_OTHER, text);
+        Py_DECREF(text);
+    }
+    PyErr_Clear();
+    PyErr_SetRaisedException(exc);
 }
 
 int
 io_capture_start(void)
 {
+    recorder.stdin_file = Py_XNewRef(PySys_GetObject("stdin"));
     recorder.stdout_file = Py_XNewRef(PySys_GetObject("stdout"));
     recorder.stderr_file = Py_XNewRef(PySys_GetObject("stderr"));
     _PyIO_TextWriteHook = on_text_write;
+    _PyIO_TextReadHook = on_text_read;
+    _PyOS_WriteHook = on_fd_write;
     return 0;
 }
 
@@ -40,6 +75,9 @@ void
 io_capture_stop(void)
 {
     _PyIO_TextWriteHook = NULL;
+    _PyIO_TextReadHook = NULL;
+    _PyOS_WriteHook = NULL;
+    Py_CLEAR(recorder.stdin_file);
     Py_CLEAR(recorder.stdout_file);
     Py_CLEAR(recorder.stderr_file);
 }

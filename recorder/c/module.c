@@ -4,11 +4,14 @@
  * `python-ct` runs `python3.13 -X ctrace`; the interpreter calls
  * _PyCtRecord_StartFromConfig() just before the main program runs and
  * _PyCtRecord_Finish() when it is done.  Options come from the environment:
- *   CODETRACER_DB_TRACE_PATH  trace folder (default ./trace-out)
- *   CODETRACER_RECORD=0       run without recording */
+ *   CODETRACER_DB_TRACE_PATH      trace folder (default ./trace-out)
+ *   CODETRACER_RECORD=0           run without recording
+ *   CODETRACER_ASSIGNMENTS=0      no assignment records
+ *   CODETRACER_SUBEXPRESSIONS=0   no subexpression values */
 
 #include "recorder.h"
 #include "code_info.h"
+#include "source_segments.h"
 #include "value_encoder.h"
 
 #include "pycore_ctrecord.h"      // _PyCtRecord_StartFromConfig()
@@ -131,7 +134,7 @@ save_command(const wchar_t *command)
     }
     jb_put(&content, utf8, (size_t)size);
     Py_DECREF(text);
-    int saved = tw_write_file(recorder.folder, "command.py", &content) == 0;
+    int saved = write_file_atomically(recorder.folder, "command.py", &content) == 0;
     jb_free(&content);
     if (!saved) {
         return PyUnicode_FromString("<string>");
@@ -201,7 +204,7 @@ put_json_key(JsonBuffer *b, const char *key)
 }
 
 static int
-write_metadata(void)
+write_metadata(ThreadRecording *tr, int finished)
 {
     JsonBuffer b = {0};
     JB_LITERAL(&b, "{");
@@ -228,21 +231,48 @@ write_metadata(void)
     JB_LITERAL(&b, "],");
     put_json_key(&b, "recorder");
     JB_LITERAL(&b, "{\"name\":\"python-ct\",\"version\":\"" RECORDER_VERSION "\"}");
-    if (recorder.exit_status_known) {
+    if (finished && tr->index == 0) {
         JB_LITERAL(&b, ",");
         put_json_key(&b, "exit_status");
         JB_LITERAL(&b, "{\"code\":");
         jb_int(&b, recorder.exit_status);
         JB_LITERAL(&b, "}");
     }
+    JB_LITERAL(&b, ",");
+    put_json_key(&b, "thread");
+    JB_LITERAL(&b, "{\"index\":");
+    jb_int(&b, tr->index);
+    JB_LITERAL(&b, ",\"ident\":");
+    jb_int(&b, (long long)tr->ident);
+    JB_LITERAL(&b, "}");
+    if (finished && tr->index == 0 && recorder.nthreads > 1) {
+        /* Where the other threads' traces are. */
+        JB_LITERAL(&b, ",");
+        put_json_key(&b, "threads");
+        jb_putc(&b, '[');
+        for (int i = 1; i < recorder.nthreads; i++) {
+            ThreadRecording *other = recorder.threads[i];
+            if (i > 1) {
+                jb_putc(&b, ',');
+            }
+            JB_LITERAL(&b, "{\"index\":");
+            jb_int(&b, other->index);
+            JB_LITERAL(&b, ",\"ident\":");
+            jb_int(&b, (long long)other->ident);
+            JB_LITERAL(&b, ",\"folder\":\"threads/");
+            jb_int(&b, other->index);
+            JB_LITERAL(&b, "\"}");
+        }
+        jb_putc(&b, ']');
+    }
     JB_LITERAL(&b, "}\n");
-    int res = tw_write_file(recorder.folder, "trace_metadata.json", &b);
+    int res = write_file_atomically(tr->folder, "trace_metadata.json", &b);
     jb_free(&b);
     return res;
 }
 
 static int
-write_paths(PyObject *paths)
+write_paths(ThreadRecording *tr, PyObject *paths)
 {
     JsonBuffer b = {0};
     jb_putc(&b, '[');
@@ -253,19 +283,25 @@ write_paths(PyObject *paths)
         jb_unicode_string(&b, PyList_GET_ITEM(paths, i), PY_SSIZE_T_MAX);
     }
     JB_LITERAL(&b, "]\n");
-    int res = tw_write_file(recorder.folder, "trace_paths.json", &b);
+    int res = write_file_atomically(tr->folder, "trace_paths.json", &b);
     jb_free(&b);
     return res;
 }
 
-void
-recorder_write_header(PyObject *path)
+int
+recorder_write_metadata(ThreadRecording *tr, PyObject *paths)
 {
-    if (recorder.header_written) {
+    return write_paths(tr, paths) < 0 || write_metadata(tr, 1) < 0 ? -1 : 0;
+}
+
+void
+recorder_write_header(ThreadRecording *tr, PyObject *path)
+{
+    if (tr->header_written) {
         return;
     }
-    recorder.header_written = 1;
-    TraceWriter *w = &recorder.writer;
+    tr->header_written = 1;
+    TraceWriter *w = &tr->writer;
     Py_ssize_t path_id = tw_path_id(w, path);
     PyObject *name = PyUnicode_FromString("<toplevel>");
     if (name != NULL) {
@@ -285,7 +321,7 @@ stop_in_child(PyObject *module, PyObject *unused)
         recorder.active = 0;
         io_capture_stop();
         hooks_remove();
-        tw_abandon(&recorder.writer);
+        thread_recordings_abandon();
     }
     Py_RETURN_NONE;
 }
@@ -323,19 +359,34 @@ report_start_failure(const char *what)
     fprintf(stderr, "python-ct: %s %s: %s\n", what, recorder.folder, strerror(errno));
 }
 
+/* Read a 0/1 switch from the environment into *value (default 1). */
+static int
+read_switch(const char *name, int *value)
+{
+    const char *text = getenv(name);
+    *value = recording_wanted(text);
+    if (*value < 0) {
+        fprintf(stderr, "python-ct: %s must be 0 or 1, not '%s'\n", name, text);
+        return -1;
+    }
+    return 0;
+}
+
 int
 _PyCtRecord_StartFromConfig(const PyConfig *config)
 {
     if (!xoption_requested(config)) {
         return 0;
     }
-    const char *wanted = getenv("CODETRACER_RECORD");
-    switch (recording_wanted(wanted)) {
-    case 0:
-        return 0;
-    case -1:
-        fprintf(stderr, "python-ct: CODETRACER_RECORD must be 0 or 1, not '%s'\n", wanted);
+    int wanted;
+    if (read_switch("CODETRACER_RECORD", &wanted) < 0 ||
+        read_switch("CODETRACER_ASSIGNMENTS", &recorder.record_assignments) < 0 ||
+        read_switch("CODETRACER_SUBEXPRESSIONS", &recorder.record_subexpressions) < 0)
+    {
         return -1;
+    }
+    if (!wanted) {
+        return 0;
     }
     if (resolve_folder(recorder.folder, sizeof(recorder.folder)) < 0) {
         report_start_failure("cannot resolve the trace folder");
@@ -345,33 +396,38 @@ _PyCtRecord_StartFromConfig(const PyConfig *config)
         report_start_failure("cannot create the trace folder");
         return -1;
     }
-    if (tw_open(&recorder.writer, recorder.folder) < 0) {
+    ThreadRecording *main_thread = thread_recording_create(PyThreadState_Get(), recorder.folder);
+    if (main_thread == NULL) {
         report_start_failure("cannot write the trace into");
+        thread_recordings_abandon();
         return -1;
     }
     char cwd[2048];
     recorder.workdir = PyUnicode_DecodeFSDefault(getcwd(cwd, sizeof(cwd)) ? cwd : "/");
     if (recorder.workdir == NULL || init_program_description(config) < 0 ||
-        configure_user_code(config) < 0 || write_metadata() < 0 ||
+        configure_user_code(config) < 0 || write_metadata(main_thread, 0) < 0 ||
         hooks_install() < 0 || io_capture_start() < 0 || register_fork_handler() < 0)
     {
         PyErr_Clear();
         fprintf(stderr, "python-ct: cannot start recording into %s\n", recorder.folder);
         hooks_remove();
-        tw_abandon(&recorder.writer);
+        thread_recordings_abandon();
         return -1;
     }
-    recorder.tstate = PyThreadState_Get();
-    recorder.generation++;
-    recorder.depth = 0;
-    recorder.header_written = 0;
+    recorder.exit_status = 0;
     recorder.active = 1;
     return 0;
 }
 
+void
+_PyCtRecord_SetExitStatus(int exit_status)
+{
+    recorder.exit_status = exit_status;
+}
+
 /* The uncaught exception the interpreter printed, if any. */
 static void
-record_uncaught_exception(void)
+record_uncaught_exception(ThreadRecording *tr)
 {
     PyObject *exc = PySys_GetObject("last_exc");
     if (exc == NULL || !PyExceptionInstance_Check(exc)) {
@@ -380,29 +436,78 @@ record_uncaught_exception(void)
     JsonBuffer text = {0};
     describe_exception(&text, exc);
     if (!text.failed) {
-        tw_event(&recorder.writer, EVENT_KIND_ERROR, "", text.data, text.len);
+        tw_event(&tr->writer, EVENT_KIND_ERROR, "", text.data, text.len);
     }
     jb_free(&text);
+    record_exception(tr, tr->writer.steps - 1, "uncaught", -1, exc);
+}
+
+/* The end of each thread's trace: the Calls still open are closed, the
+   main thread's outermost one with the exit status. */
+static void
+end_thread_traces(void)
+{
+    for (int i = 0; i < recorder.nthreads; i++) {
+        ThreadRecording *tr = recorder.threads[i];
+        if (tr->failed) {
+            continue;
+        }
+        TraceWriter *w = &tr->writer;
+        recorder_write_header(tr, recorder.fallback_path);
+        if (w->steps == 0) {
+            /* CodeTracer needs a step to attach the end of the program to. */
+            tw_step(w, 0, 1);
+        }
+        thread_recording_close_open_calls(tr);
+        if (tr->index == 0 && recorder.exit_status != 0) {
+            record_uncaught_exception(tr);
+        }
+        JsonBuffer *scratch = &tr->scratch;
+        scratch->len = 0;
+        if (tr->index == 0) {
+            JB_LITERAL(scratch, "{\"kind\":\"Int\",\"i\":");
+            jb_int(scratch, recorder.exit_status);
+            JB_LITERAL(scratch, ",\"type_id\":");
+            jb_int(scratch, tw_builtin_type_id(w, BUILTIN_INT));
+            JB_LITERAL(scratch, "}");
+        }
+        else {
+            encode_value(w, scratch, Py_None);
+        }
+        tw_return(w, scratch->data, scratch->len);
+    }
 }
 
 static void
 print_summary(int write_failed)
 {
-    TraceWriter *w = &recorder.writer;
-    if (write_failed) {
-        fprintf(stderr, "python-ct: writing the trace into %s failed: %s\n",
-                recorder.folder, strerror(w->io_error ? w->io_error : errno));
-        return;
+    long long steps = 0, calls = 0, bytes = 0;
+    int threads = 0;
+    for (int i = 0; i < recorder.nthreads; i++) {
+        ThreadRecording *tr = recorder.threads[i];
+        if (!tr->failed) {
+            threads++;
+            steps += tr->writer.steps;
+            calls += tr->writer.calls - 1;
+            bytes += tr->writer.stream.bytes_written + tr->ext.stream.bytes_written;
+        }
     }
-    double size = (double)w->bytes_written;
+    if (write_failed) {
+        return;         /* the failure was reported */
+    }
+    double size = (double)bytes;
     const char *unit = size >= 1e6 ? "MB" : "kB";
     size /= size >= 1e6 ? 1e6 : 1e3;
-    fprintf(stderr, "python-ct: trace in %s (%lld steps, %lld calls, %.1f %s)\n",
-            recorder.folder, w->steps, w->calls - 1, size, unit);
+    fprintf(stderr, "python-ct: trace in %s (%lld steps, %lld calls, ",
+            recorder.folder, steps, calls);
+    if (threads > 1) {
+        fprintf(stderr, "%d threads, ", threads);
+    }
+    fprintf(stderr, "%.1f %s)\n", size, unit);
 }
 
 void
-_PyCtRecord_Finish(int exit_status)
+_PyCtRecord_Finish(void)
 {
     if (!recorder.active) {
         return;
@@ -411,52 +516,19 @@ _PyCtRecord_Finish(int exit_status)
     io_capture_stop();
     hooks_remove();
     if (_PyRuntime.signals.unhandled_keyboard_interrupt) {
-        exit_status = 128 + SIGINT;
+        recorder.exit_status = 128 + SIGINT;
     }
-    recorder.exit_status = exit_status;
-    recorder.exit_status_known = 1;
-
-    TraceWriter *w = &recorder.writer;
-    recorder_write_header(recorder.fallback_path);
-    if (w->steps == 0) {
-        /* CodeTracer needs a step to attach the end of the program to. */
-        tw_step(w, 0, 1);
-    }
-    PyObject *none_value = Py_None;
-    JsonBuffer *scratch = &recorder.scratch;
-    for (; recorder.depth > 0; recorder.depth--) {
-        scratch->len = 0;
-        encode_value(w, scratch, none_value);
-        tw_return(w, scratch->data, scratch->len);
-    }
-    if (exit_status != 0) {
-        record_uncaught_exception();
-    }
-    scratch->len = 0;
-    JB_LITERAL(scratch, "{\"kind\":\"Int\",\"i\":");
-    jb_int(scratch, exit_status);
-    JB_LITERAL(scratch, ",\"type_id\":");
-    jb_int(scratch, tw_builtin_type_id(w, BUILTIN_INT));
-    JB_LITERAL(scratch, "}");
-    tw_return(w, scratch->data, scratch->len);
-
-    PyObject *paths = Py_NewRef(w->paths);
-    int failed = tw_close(w) < 0;
-    failed |= write_paths(paths) < 0;
-    failed |= write_metadata() < 0;
-    Py_DECREF(paths);
-    jb_free(scratch);
-    PyMem_Free(recorder.open_frames);
-    recorder.open_frames = NULL;
-    recorder.open_frames_capacity = 0;
+    end_thread_traces();
+    print_summary(thread_recordings_close() < 0);
+    thread_recordings_free();
     code_info_clear_configuration();
+    source_segments_clear();
     Py_CLEAR(recorder.fallback_path);
     Py_CLEAR(recorder.workdir);
     Py_CLEAR(recorder.command_file);
     Py_CLEAR(metadata_program);
     Py_CLEAR(metadata_args);
     PyErr_Clear();
-    print_summary(failed);
 }
 
 static PyObject *

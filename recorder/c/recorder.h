@@ -1,13 +1,14 @@
 /* State of the running recording, shared by the recorder's parts.
  *
- * One recording per process.  Only the thread that started the recording is
- * recorded for now; the per-thread parts (call depth, scratch buffer) are
- * kept together so that per-thread recording can give each thread its own. */
+ * One recording per process, one ThreadRecording per recorded thread: each
+ * thread writes a trace folder of its own (thread_recording.c), because a
+ * CodeTracer trace.json holds a single thread's steps. */
 
 #ifndef CTRECORD_RECORDER_H
 #define CTRECORD_RECORDER_H
 
 #include "trace_writer.h"
+#include "extension_writer.h"
 #include "pycore_frame.h"         // _PyInterpreterFrame
 
 /* sys.monitoring tool id used by the recorder (ids 3 and 4 are unassigned
@@ -15,37 +16,123 @@
 #define RECORDER_TOOL_ID 4
 
 typedef struct {
-    int active;
-    int generation;             /* bumped per recording, see CodeInfo */
-    PyThreadState *tstate;      /* the recorded thread */
+    _PyInterpreterFrame *frame;
+    long long step;             /* index in trace.json of its current step */
+} OpenFrame;
+
+typedef struct {
+    uint64_t thread_id;         /* PyThreadState.id */
+    unsigned long ident;        /* threading.get_ident() */
+    int index;                  /* 0: the thread that started the recording */
+    int serial;                 /* tells CodeInfo whose ids it caches */
+    int failed;                 /* this thread cannot be recorded */
+    char folder[4096];
     TraceWriter writer;
+    ExtensionWriter ext;
     JsonBuffer scratch;         /* values being encoded */
     /* Frames whose Call is open, innermost last: an exit closes a Call
        only if it is that frame's, so calls and returns stay balanced. */
-    _PyInterpreterFrame **open_frames;
+    OpenFrame *open_frames;
     Py_ssize_t depth;
     Py_ssize_t open_frames_capacity;
+    /* Argument ids and value offsets of the Call being written. */
+    Py_ssize_t *arg_ids;
+    size_t *arg_offsets;
+    int arg_capacity;
     int header_written;
+    /* The exception that last left a frame: if the caller then reports it
+       raised, it propagated. Compared, never dereferenced. */
+    PyObject *unwinding;
+    /* A probed jump about to land on a PROBE_MERGE (code_sites.h). */
+    _PyInterpreterFrame *jump_frame;
+    int jump_target;
+} ThreadRecording;
+
+typedef struct {
+    int active;
+    int record_assignments;
+    int record_subexpressions;
+    ThreadRecording **threads;  /* threads[0] started the recording */
+    int nthreads;
+    ThreadRecording *last;      /* the thread of the last event */
+    int next_serial;
     PyObject *fallback_path;    /* <toplevel>'s path if no user code runs */
     PyObject *workdir;          /* for relative code file names */
     PyObject *command_file;     /* the -c code, saved as a file, or NULL */
-    PyObject *stdout_file;      /* the files whose writes are recorded */
+    PyObject *stdout_file;      /* the files whose text is recorded */
     PyObject *stderr_file;
+    PyObject *stdin_file;
     int exit_status;
-    int exit_status_known;
     char folder[4096];          /* absolute, UTF-8 */
 } Recorder;
 
 extern Recorder recorder;
 
+/* Threads (thread_recording.c). */
+ThreadRecording *thread_recording_create(PyThreadState *tstate, const char *folder);
+ThreadRecording *thread_recording_lookup(PyThreadState *tstate);
+
+/* The recording of the thread `tstate` runs, created on first use; NULL
+   if it cannot be recorded. */
+static inline ThreadRecording *
+thread_recording_of(PyThreadState *tstate)
+{
+    ThreadRecording *last = recorder.last;
+    if (last != NULL && last->thread_id == tstate->id) {
+        return last->failed ? NULL : last;
+    }
+    return thread_recording_lookup(tstate);
+}
+
+/* Close every thread's trace files and write their metadata, reporting
+   failures.  Return -1 if a write failed. */
+int thread_recordings_close(void);
+void thread_recordings_free(void);
+/* Drop every thread's trace without writing (a forked child). */
+void thread_recordings_abandon(void);
+/* Return None from the frames whose Calls are still open. */
+void thread_recording_close_open_calls(ThreadRecording *tr);
+
 /* Emit the <toplevel> Path/Function/Call and the None type, once. */
-void recorder_write_header(PyObject *path);
+void recorder_write_header(ThreadRecording *tr, PyObject *path);
+/* trace_metadata.json and trace_paths.json of a thread's folder. */
+int recorder_write_metadata(ThreadRecording *tr, PyObject *paths);
+
+/* The step that records from `frame` belong to. */
+static inline long long
+current_step(ThreadRecording *tr, _PyInterpreterFrame *frame)
+{
+    if (tr->depth > 0 && tr->open_frames[tr->depth - 1].frame == frame) {
+        return tr->open_frames[tr->depth - 1].step;
+    }
+    return tr->writer.steps - 1;
+}
+
+/* The file name of a code object as the trace shows it (hooks.c). */
+PyObject *code_absolute_path(PyCodeObject *code);
+/* Ids of a code object's path and function in tr's trace, interned on
+   first use; -1 on failure. */
+struct CodeInfo_;
+Py_ssize_t code_path_id(ThreadRecording *tr, struct CodeInfo_ *info, PyCodeObject *code);
+Py_ssize_t code_function_id(ThreadRecording *tr, struct CodeInfo_ *info,
+                            _PyInterpreterFrame *frame, PyCodeObject *code,
+                            Py_ssize_t path_id);
 
 /* Monitoring callbacks (hooks.c). */
 int hooks_install(void);
 void hooks_remove(void);
 
-/* stdout/stderr capture (io_capture.c). */
+/* Stores and subexpression values (instruction_probes.c). */
+int on_instruction(PyThreadState *tstate, _PyInterpreterFrame *frame,
+                   _Py_CODEUNIT *instr, int event, PyObject *arg);
+
+/* Exceptions (exception_events.c). */
+int on_exception_event(PyThreadState *tstate, _PyInterpreterFrame *frame,
+                       _Py_CODEUNIT *instr, int event, PyObject *arg);
+void record_exception(ThreadRecording *tr, long long step, const char *kind,
+                      Py_ssize_t function_id, PyObject *exc);
+
+/* stdin/stdout/stderr capture (io_capture.c). */
 int io_capture_start(void);
 void io_capture_stop(void);
 

@@ -3,40 +3,6 @@
 #include "trace_writer.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <stdio.h>
-#include <unistd.h>
-
-/* Write the buffer out once it holds this much. */
-#define FLUSH_THRESHOLD (1 << 20)
-
-static void
-write_all(TraceWriter *w, const char *data, size_t len)
-{
-    while (len > 0 && !w->io_error) {
-        ssize_t n = write(w->fd, data, len);
-        if (n < 0) {
-            if (errno == EINTR) {
-                continue;
-            }
-            w->io_error = errno;
-            return;
-        }
-        data += n;
-        len -= (size_t)n;
-        w->bytes_written += n;
-    }
-}
-
-static void
-flush_buffer(TraceWriter *w)
-{
-    if (w->out.failed && !w->io_error) {
-        w->io_error = ENOMEM;
-    }
-    write_all(w, w->out.data, w->out.len);
-    w->out.len = 0;
-}
 
 static void flush_pending_io(TraceWriter *w);
 
@@ -49,34 +15,25 @@ begin_event(TraceWriter *w)
         flush_pending_io(w);
     }
     if (w->events++) {
-        JB_LITERAL(&w->out, ",\n");
+        JB_LITERAL(&w->stream.out, ",\n");
     }
 }
 
 static void
 end_event(TraceWriter *w)
 {
-    if (w->out.len >= FLUSH_THRESHOLD) {
-        flush_buffer(w);
-    }
+    stream_event_done(&w->stream);
 }
 
 int
 tw_open(TraceWriter *w, const char *folder)
 {
     memset(w, 0, sizeof(*w));
-    w->fd = -1;
     w->pending_io_kind = -1;
     for (int i = 0; i < BUILTIN_COUNT; i++) {
         w->builtin_type_ids[i] = -1;
     }
-    char path[4096];
-    if (snprintf(path, sizeof(path), "%s/trace.json", folder) >= (int)sizeof(path)) {
-        errno = ENAMETOOLONG;
-        return -1;
-    }
-    w->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (w->fd < 0) {
+    if (stream_open(&w->stream, folder, "trace.json") < 0) {
         return -1;
     }
     w->path_ids = PyDict_New();
@@ -89,7 +46,7 @@ tw_open(TraceWriter *w, const char *folder)
         errno = ENOMEM;
         return -1;
     }
-    JB_LITERAL(&w->out, "[\n");
+    JB_LITERAL(&w->stream.out, "[\n");
     return 0;
 }
 
@@ -100,7 +57,6 @@ clear_tables(TraceWriter *w)
     Py_CLEAR(w->paths);
     Py_CLEAR(w->type_ids);
     Py_CLEAR(w->varname_ids);
-    jb_free(&w->out);
     jb_free(&w->pending_io);
 }
 
@@ -110,23 +66,15 @@ tw_close(TraceWriter *w)
     if (w->pending_io_kind >= 0) {
         flush_pending_io(w);
     }
-    JB_LITERAL(&w->out, "\n]\n");
-    flush_buffer(w);
-    if (close(w->fd) < 0 && !w->io_error) {
-        w->io_error = errno;
-    }
-    w->fd = -1;
+    JB_LITERAL(&w->stream.out, "\n]\n");
     clear_tables(w);
-    return w->io_error ? -1 : 0;
+    return stream_close(&w->stream);
 }
 
 void
 tw_abandon(TraceWriter *w)
 {
-    if (w->fd >= 0) {
-        close(w->fd);
-        w->fd = -1;
-    }
+    stream_abandon(&w->stream);
     clear_tables(w);
 }
 
@@ -164,9 +112,9 @@ tw_path_id(TraceWriter *w, PyObject *path)
         return -1;
     }
     begin_event(w);
-    JB_LITERAL(&w->out, "{\"Path\":");
-    jb_unicode_string(&w->out, path, PY_SSIZE_T_MAX);
-    JB_LITERAL(&w->out, "}");
+    JB_LITERAL(&w->stream.out, "{\"Path\":");
+    jb_unicode_string(&w->stream.out, path, PY_SSIZE_T_MAX);
+    JB_LITERAL(&w->stream.out, "}");
     end_event(w);
     return id;
 }
@@ -175,13 +123,13 @@ Py_ssize_t
 tw_function_id(TraceWriter *w, Py_ssize_t path_id, int line, PyObject *name)
 {
     begin_event(w);
-    JB_LITERAL(&w->out, "{\"Function\":{\"path_id\":");
-    jb_int(&w->out, path_id);
-    JB_LITERAL(&w->out, ",\"line\":");
-    jb_int(&w->out, line);
-    JB_LITERAL(&w->out, ",\"name\":");
-    jb_unicode_string(&w->out, name, PY_SSIZE_T_MAX);
-    JB_LITERAL(&w->out, "}}");
+    JB_LITERAL(&w->stream.out, "{\"Function\":{\"path_id\":");
+    jb_int(&w->stream.out, path_id);
+    JB_LITERAL(&w->stream.out, ",\"line\":");
+    jb_int(&w->stream.out, line);
+    JB_LITERAL(&w->stream.out, ",\"name\":");
+    jb_unicode_string(&w->stream.out, name, PY_SSIZE_T_MAX);
+    JB_LITERAL(&w->stream.out, "}}");
     end_event(w);
     return w->function_count++;
 }
@@ -194,9 +142,9 @@ tw_varname_id(TraceWriter *w, PyObject *name)
         return id;
     }
     begin_event(w);
-    JB_LITERAL(&w->out, "{\"VariableName\":");
-    jb_unicode_string(&w->out, name, PY_SSIZE_T_MAX);
-    JB_LITERAL(&w->out, "}");
+    JB_LITERAL(&w->stream.out, "{\"VariableName\":");
+    jb_unicode_string(&w->stream.out, name, PY_SSIZE_T_MAX);
+    JB_LITERAL(&w->stream.out, "}");
     end_event(w);
     return -(id + 2);
 }
@@ -226,9 +174,9 @@ tw_type_id(TraceWriter *w, const char *record, size_t len)
         return id;
     }
     begin_event(w);
-    JB_LITERAL(&w->out, "{\"Type\":");
-    jb_put(&w->out, record, len);
-    JB_LITERAL(&w->out, "}");
+    JB_LITERAL(&w->stream.out, "{\"Type\":");
+    jb_put(&w->stream.out, record, len);
+    JB_LITERAL(&w->stream.out, "}");
     end_event(w);
     return -(id + 2);
 }
@@ -285,11 +233,11 @@ void
 tw_step(TraceWriter *w, Py_ssize_t path_id, int line)
 {
     begin_event(w);
-    JB_LITERAL(&w->out, "{\"Step\":{\"path_id\":");
-    jb_int(&w->out, path_id);
-    JB_LITERAL(&w->out, ",\"line\":");
-    jb_int(&w->out, line);
-    JB_LITERAL(&w->out, "}}");
+    JB_LITERAL(&w->stream.out, "{\"Step\":{\"path_id\":");
+    jb_int(&w->stream.out, path_id);
+    JB_LITERAL(&w->stream.out, ",\"line\":");
+    jb_int(&w->stream.out, line);
+    JB_LITERAL(&w->stream.out, "}}");
     end_event(w);
     w->steps++;
 }
@@ -298,11 +246,11 @@ void
 tw_value(TraceWriter *w, Py_ssize_t varname_id, const char *value, size_t len)
 {
     begin_event(w);
-    JB_LITERAL(&w->out, "{\"Value\":{\"variable_id\":");
-    jb_int(&w->out, varname_id);
-    JB_LITERAL(&w->out, ",\"value\":");
-    jb_put(&w->out, value, len);
-    JB_LITERAL(&w->out, "}}");
+    JB_LITERAL(&w->stream.out, "{\"Value\":{\"variable_id\":");
+    jb_int(&w->stream.out, varname_id);
+    JB_LITERAL(&w->stream.out, ",\"value\":");
+    jb_put(&w->stream.out, value, len);
+    JB_LITERAL(&w->stream.out, "}}");
     end_event(w);
 }
 
@@ -312,21 +260,21 @@ tw_call(TraceWriter *w, Py_ssize_t function_id, Py_ssize_t nargs,
         const size_t *value_offsets)
 {
     begin_event(w);
-    JB_LITERAL(&w->out, "{\"Call\":{\"function_id\":");
-    jb_int(&w->out, function_id);
-    JB_LITERAL(&w->out, ",\"args\":[");
+    JB_LITERAL(&w->stream.out, "{\"Call\":{\"function_id\":");
+    jb_int(&w->stream.out, function_id);
+    JB_LITERAL(&w->stream.out, ",\"args\":[");
     for (Py_ssize_t i = 0; i < nargs; i++) {
         if (i) {
-            jb_putc(&w->out, ',');
+            jb_putc(&w->stream.out, ',');
         }
-        JB_LITERAL(&w->out, "{\"variable_id\":");
-        jb_int(&w->out, varname_ids[i]);
-        JB_LITERAL(&w->out, ",\"value\":");
-        jb_put(&w->out, values + value_offsets[i],
+        JB_LITERAL(&w->stream.out, "{\"variable_id\":");
+        jb_int(&w->stream.out, varname_ids[i]);
+        JB_LITERAL(&w->stream.out, ",\"value\":");
+        jb_put(&w->stream.out, values + value_offsets[i],
                value_offsets[i + 1] - value_offsets[i]);
-        jb_putc(&w->out, '}');
+        jb_putc(&w->stream.out, '}');
     }
-    JB_LITERAL(&w->out, "]}}");
+    JB_LITERAL(&w->stream.out, "]}}");
     end_event(w);
     w->calls++;
 }
@@ -335,9 +283,9 @@ void
 tw_return(TraceWriter *w, const char *value, size_t len)
 {
     begin_event(w);
-    JB_LITERAL(&w->out, "{\"Return\":{\"return_value\":");
-    jb_put(&w->out, value, len);
-    JB_LITERAL(&w->out, "}}");
+    JB_LITERAL(&w->stream.out, "{\"Return\":{\"return_value\":");
+    jb_put(&w->stream.out, value, len);
+    JB_LITERAL(&w->stream.out, "}}");
     end_event(w);
     w->returns++;
 }
@@ -354,14 +302,14 @@ flush_pending_io(TraceWriter *w)
     int kind = w->pending_io_kind;
     w->pending_io_kind = -1;
     begin_event(w);
-    JB_LITERAL(&w->out, "{\"Event\":{\"kind\":");
-    jb_int(&w->out, kind);
-    JB_LITERAL(&w->out, ",\"metadata\":\"");
+    JB_LITERAL(&w->stream.out, "{\"Event\":{\"kind\":");
+    jb_int(&w->stream.out, kind);
+    JB_LITERAL(&w->stream.out, ",\"metadata\":\"");
     const char *name = stream_name(kind);
-    jb_put(&w->out, name, strlen(name));
-    JB_LITERAL(&w->out, "\",\"content\":\"");
-    jb_put(&w->out, w->pending_io.data, w->pending_io.len);
-    JB_LITERAL(&w->out, "\"}}");
+    jb_put(&w->stream.out, name, strlen(name));
+    JB_LITERAL(&w->stream.out, "\",\"content\":\"");
+    jb_put(&w->stream.out, w->pending_io.data, w->pending_io.len);
+    JB_LITERAL(&w->stream.out, "\"}}");
     w->pending_io.len = 0;
     end_event(w);
 }
@@ -380,50 +328,12 @@ void
 tw_event(TraceWriter *w, int kind, const char *metadata, const char *content, size_t len)
 {
     begin_event(w);
-    JB_LITERAL(&w->out, "{\"Event\":{\"kind\":");
-    jb_int(&w->out, kind);
-    JB_LITERAL(&w->out, ",\"metadata\":");
-    jb_utf8_string(&w->out, metadata, strlen(metadata));
-    JB_LITERAL(&w->out, ",\"content\":\"");
-    jb_put(&w->out, content, len);
-    JB_LITERAL(&w->out, "\"}}");
+    JB_LITERAL(&w->stream.out, "{\"Event\":{\"kind\":");
+    jb_int(&w->stream.out, kind);
+    JB_LITERAL(&w->stream.out, ",\"metadata\":");
+    jb_utf8_string(&w->stream.out, metadata, strlen(metadata));
+    JB_LITERAL(&w->stream.out, ",\"content\":\"");
+    jb_put(&w->stream.out, content, len);
+    JB_LITERAL(&w->stream.out, "\"}}");
     end_event(w);
-}
-
-int
-tw_write_file(const char *folder, const char *name, JsonBuffer *content)
-{
-    char path[4096], tmp[4200];
-    snprintf(path, sizeof(path), "%s/%s", folder, name);
-    snprintf(tmp, sizeof(tmp), "%s.tmp%ld", path, (long)getpid());
-    if (content->failed) {
-        errno = ENOMEM;
-        return -1;
-    }
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) {
-        return -1;
-    }
-    size_t done = 0;
-    while (done < content->len) {
-        ssize_t n = write(fd, content->data + done, content->len - done);
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-        if (n < 0) {
-            int saved = errno;
-            close(fd);
-            unlink(tmp);
-            errno = saved;
-            return -1;
-        }
-        done += (size_t)n;
-    }
-    if (close(fd) < 0 || rename(tmp, path) < 0) {
-        int saved = errno;
-        unlink(tmp);
-        errno = saved;
-        return -1;
-    }
-    return 0;
 }

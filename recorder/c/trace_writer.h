@@ -9,7 +9,7 @@
 #ifndef CTRECORD_TRACE_WRITER_H
 #define CTRECORD_TRACE_WRITER_H
 
-#include "json_buffer.h"
+#include "output_stream.h"
 
 /* CodeTracer's TypeKind numbers that python-ct uses. */
 enum {
@@ -30,6 +30,7 @@ enum {
 enum {
     EVENT_KIND_WRITE = 0,        /* stdout */
     EVENT_KIND_WRITE_OTHER = 2,  /* stderr */
+    EVENT_KIND_READ = 3,         /* stdin */
     EVENT_KIND_ERROR = 11,
 };
 
@@ -43,11 +44,8 @@ typedef enum {
 } BuiltinType;
 
 typedef struct {
-    int fd;                      /* trace.json */
-    JsonBuffer out;              /* events not yet written to fd */
+    OutputStream stream;         /* trace.json */
     long long events;
-    long long bytes_written;
-    int io_error;                /* errno of the first failed write, or 0 */
 
     PyObject *path_ids;          /* str -> int */
     PyObject *paths;             /* list of str, index = path id */
@@ -91,8 +89,5 @@ void tw_call(TraceWriter *w, Py_ssize_t function_id, Py_ssize_t nargs,
 void tw_return(TraceWriter *w, const char *value, size_t len);
 void tw_io(TraceWriter *w, int kind, PyObject *text);
 void tw_event(TraceWriter *w, int kind, const char *metadata, const char *content, size_t len);
-
-/* Write `content` to folder/name atomically (via a temporary file). */
-int tw_write_file(const char *folder, const char *name, JsonBuffer *content);
 
 #endif

@@ -641,8 +641,8 @@ encode_value(TraceWriter *w, JsonBuffer *b, PyObject *obj)
     PyErr_Clear();
     if (b->failed) {
         /* Out of memory: keep the trace valid and report the failure. */
-        if (!w->io_error) {
-            w->io_error = ENOMEM;
+        if (!w->stream.io_error) {
+            w->stream.io_error = ENOMEM;
         }
         b->failed = 0;
         b->len = start;
@@ -678,7 +678,7 @@ put_exception_arg(JsonBuffer *b, PyObject *arg)
 /* The exception's own __str__ is never called: for several builtin classes
    it formats attributes that may hold user objects (OSError.filename). */
 void
-describe_exception(JsonBuffer *b, PyObject *exc)
+describe_exception_type(JsonBuffer *b, PyObject *exc)
 {
     PyTypeObject *tp = Py_TYPE(exc);
     PyObject *name = PyType_GetFullyQualifiedName(tp);
@@ -690,9 +690,13 @@ describe_exception(JsonBuffer *b, PyObject *exc)
         PyErr_Clear();
         jb_utf8_body(b, tp->tp_name, strlen(tp->tp_name));
     }
+}
+
+void
+describe_exception_message(JsonBuffer *b, PyObject *exc)
+{
     PyObject *args = Py_XNewRef(((PyBaseExceptionObject *)exc)->args);
-    if (args != NULL && PyTuple_Check(args) && PyTuple_GET_SIZE(args) > 0) {
-        JB_LITERAL(b, ": ");
+    if (args != NULL && PyTuple_Check(args)) {
         for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(args); i++) {
             if (i) {
                 JB_LITERAL(b, ", ");
@@ -701,4 +705,15 @@ describe_exception(JsonBuffer *b, PyObject *exc)
         }
     }
     Py_XDECREF(args);
+}
+
+void
+describe_exception(JsonBuffer *b, PyObject *exc)
+{
+    describe_exception_type(b, exc);
+    PyObject *args = ((PyBaseExceptionObject *)exc)->args;
+    if (args != NULL && PyTuple_Check(args) && PyTuple_GET_SIZE(args) > 0) {
+        JB_LITERAL(b, ": ");
+        describe_exception_message(b, exc);
+    }
 }

@@ -23,5 +23,8 @@ void encode_value(TraceWriter *w, JsonBuffer *b, PyObject *obj);
 /* Append "TypeName: message" for an exception, as a JSON string body.
    User-defined exception classes are described from their args only. */
 void describe_exception(JsonBuffer *b, PyObject *exc);
+/* The two parts of it: the qualified type name, and the args. */
+void describe_exception_type(JsonBuffer *b, PyObject *exc);
+void describe_exception_message(JsonBuffer *b, PyObject *exc);
 
 #endif

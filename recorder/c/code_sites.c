@@ -1,0 +1,435 @@
+/* Which instructions of a code object the recorder probes, and the sites
+ * they are recorded as. */
+
+#include "code_sites.h"
+#include "frame_reader.h"
+#include "source_segments.h"
+
+#include "pycore_code.h"              // _PyCode_GetCode()
+#include "pycore_intrinsics.h"        // INTRINSIC_UNARY_POSITIVE
+#include "pycore_opcode_metadata.h"   // _PyOpcode_Caches, OPCODE_HAS_JUMP
+#include "pycore_opcode_utils.h"      // RESUME_AFTER_YIELD
+
+static int
+store_role(int op)
+{
+    switch (op) {
+    case STORE_FAST: case STORE_FAST_LOAD_FAST: case STORE_FAST_STORE_FAST:
+    case STORE_NAME: case STORE_GLOBAL: case STORE_DEREF:
+    case STORE_ATTR: case STORE_SUBSCR: case STORE_SLICE:
+        return PROBE_STORE;
+    case DELETE_FAST: case DELETE_NAME: case DELETE_GLOBAL: case DELETE_DEREF:
+    case DELETE_ATTR: case DELETE_SUBSCR:
+        return PROBE_DELETE;
+    }
+    return 0;
+}
+
+/* Instructions that push one value, the one a subexpression evaluates to. */
+static int
+produces_value(int op, int oparg)
+{
+    switch (op) {
+    case BINARY_OP: case COMPARE_OP: case CONTAINS_OP: case IS_OP:
+    case UNARY_NEGATIVE: case UNARY_INVERT: case UNARY_NOT:
+    case CALL: case CALL_KW: case CALL_FUNCTION_EX:
+    case BINARY_SUBSCR: case BINARY_SLICE:
+    case BUILD_TUPLE: case BUILD_CONST_KEY_MAP: case BUILD_STRING:
+    case FORMAT_SIMPLE: case FORMAT_WITH_SPEC: case CONVERT_VALUE:
+        return 1;
+    case BUILD_LIST: case BUILD_SET: case BUILD_MAP:
+        /* An empty one is filled by the instructions that follow. */
+        return oparg > 0;
+    case LIST_EXTEND: case SET_UPDATE: case DICT_UPDATE:
+        return oparg == 1;            /* the display is on top again */
+    case LOAD_ATTR: case LOAD_SUPER_ATTR:
+        return !(oparg & 1);          /* not the method-call form */
+    case CALL_INTRINSIC_1:
+        return oparg == INTRINSIC_UNARY_POSITIVE;
+    }
+    return 0;
+}
+
+static int
+is_class_body(PyCodeObject *code)
+{
+    return !(code->co_flags & CO_OPTIMIZED) &&
+           !PyUnicode_EqualToUTF8(code->co_name, "<module>");
+}
+
+typedef struct {
+    const _Py_CODEUNIT *units;
+    Py_ssize_t n;
+} Bytecode;
+
+/* The deoptimized instructions of `code`; *holder keeps them alive. */
+static int
+get_bytecode(PyCodeObject *code, Bytecode *bc, PyObject **holder)
+{
+    *holder = _PyCode_GetCode(code);
+    if (*holder == NULL) {
+        return -1;
+    }
+    bc->units = (const _Py_CODEUNIT *)PyBytes_AS_STRING(*holder);
+    bc->n = PyBytes_GET_SIZE(*holder) / (Py_ssize_t)sizeof(_Py_CODEUNIT);
+    return 0;
+}
+
+/* Opcode and full argument (EXTENDED_ARG prefixes included) at unit i. */
+static int
+oparg_at(const Bytecode *bc, Py_ssize_t i)
+{
+    int oparg = bc->units[i].op.arg;
+    int shift = 8;
+    for (Py_ssize_t j = i - 1; j >= 0 && bc->units[j].op.code == EXTENDED_ARG; j--) {
+        oparg |= bc->units[j].op.arg << shift;
+        shift += 8;
+    }
+    return oparg;
+}
+
+static int
+read_varint(const unsigned char **p, const unsigned char *end)
+{
+    int value = 0;
+    while (*p < end) {
+        int b = *(*p)++;
+        value = (value << 6) | (b & 63);
+        if (!(b & 64)) {
+            break;
+        }
+    }
+    return value;
+}
+
+/* How execution can arrive at a code unit other than by falling through. */
+enum {
+    ARRIVAL_BY_JUMP = 1,        /* from a jump the probes can follow */
+    ARRIVAL_OTHER = 2,          /* from FOR_ITER, SEND or an exception */
+};
+
+static int
+is_followable_jump(int op)
+{
+    switch (op) {
+    case POP_JUMP_IF_FALSE: case POP_JUMP_IF_TRUE:
+    case POP_JUMP_IF_NONE: case POP_JUMP_IF_NOT_NONE:
+    case JUMP_FORWARD: case JUMP_BACKWARD: case JUMP_BACKWARD_NO_INTERRUPT:
+        return 1;
+    }
+    return 0;
+}
+
+/* The code unit a jump at i lands on. */
+static Py_ssize_t
+jump_target(const Bytecode *bc, Py_ssize_t i)
+{
+    int op = bc->units[i].op.code;
+    Py_ssize_t next = i + 1 + _PyOpcode_Caches[op];
+    int oparg = oparg_at(bc, i);
+    if (op == JUMP_BACKWARD || op == JUMP_BACKWARD_NO_INTERRUPT) {
+        return next - oparg;
+    }
+    return next + oparg;
+}
+
+static void
+mark_arrivals(PyCodeObject *code, const Bytecode *bc, uint8_t *arrival)
+{
+    for (Py_ssize_t i = 0; i < bc->n; i += 1 + _PyOpcode_Caches[bc->units[i].op.code]) {
+        int op = bc->units[i].op.code;
+        if (op == EXTENDED_ARG || !OPCODE_HAS_JUMP(op)) {
+            continue;
+        }
+        Py_ssize_t target = jump_target(bc, i);
+        /* FOR_ITER lands past the END_FOR and POP_TOP there when the
+           iterator is exhausted. */
+        Py_ssize_t last = op == FOR_ITER ? target + 2 : target;
+        for (Py_ssize_t t = target; t <= last; t++) {
+            if (t >= 0 && t < bc->n) {
+                arrival[t] |= is_followable_jump(op) ? ARRIVAL_BY_JUMP : ARRIVAL_OTHER;
+            }
+        }
+    }
+    const unsigned char *p = (const unsigned char *)PyBytes_AS_STRING(code->co_exceptiontable);
+    const unsigned char *end = p + PyBytes_GET_SIZE(code->co_exceptiontable);
+    while (p < end) {
+        (void)read_varint(&p, end);               /* start */
+        (void)read_varint(&p, end);               /* length */
+        int handler = read_varint(&p, end);
+        (void)read_varint(&p, end);               /* depth and lasti */
+        if (handler < bc->n) {
+            arrival[handler] |= ARRIVAL_OTHER;
+        }
+    }
+}
+
+/* Names the compiler stores in every class body. */
+static int
+is_class_bookkeeping(PyCodeObject *code, int op, int oparg)
+{
+    if (op != STORE_NAME || !is_class_body(code)) {
+        return 0;
+    }
+    static const char *const names[] = {
+        "__module__", "__qualname__", "__firstlineno__", "__static_attributes__",
+        "__classdictcell__", "__classcell__", "__type_params__",
+    };
+    PyObject *name = PyTuple_GET_ITEM(code->co_names, oparg);
+    for (size_t k = 0; k < sizeof(names) / sizeof(names[0]); k++) {
+        if (PyUnicode_EqualToUTF8(name, names[k])) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* `except E as name:` ends with `name = None; del name`: housekeeping,
+   not an assignment of the program's. */
+static int
+is_cleared_before_delete(const Bytecode *bc, Py_ssize_t i, int op, int oparg)
+{
+    Py_ssize_t next = i + 1 + _PyOpcode_Caches[op];
+    if (next >= bc->n || oparg_at(bc, next) != oparg) {
+        return 0;
+    }
+    int next_op = bc->units[next].op.code;
+    return (op == STORE_FAST && next_op == DELETE_FAST) ||
+           (op == STORE_NAME && next_op == DELETE_NAME) ||
+           (op == STORE_GLOBAL && next_op == DELETE_GLOBAL) ||
+           (op == STORE_DEREF && next_op == DELETE_DEREF);
+}
+
+typedef struct {
+    Py_ssize_t at;
+    int op, oparg;
+} Instruction;
+
+static void
+set_producer(Probe *probe, Py_ssize_t i, Py_ssize_t producer)
+{
+    if (i - producer <= UINT16_MAX) {
+        probe->roles |= PROBE_VALUE;
+        probe->producer_back = (uint16_t)(i - producer);
+    }
+}
+
+int
+code_sites_analyse(PyCodeObject *code, CodeInfo *info, int stores, int values)
+{
+    PyObject *holder;
+    Bytecode bc;
+    if (get_bytecode(code, &bc, &holder) < 0) {
+        return -1;
+    }
+    Probe *probes = PyMem_Calloc((size_t)bc.n + 1, sizeof(Probe));
+    uint8_t *arrival = PyMem_Calloc((size_t)bc.n + 1, 1);
+    if (probes == NULL || arrival == NULL) {
+        PyMem_Free(probes);
+        PyMem_Free(arrival);
+        Py_DECREF(holder);
+        PyErr_NoMemory();
+        return -1;
+    }
+    mark_arrivals(code, &bc, arrival);
+    /* The last three instructions, newest first. */
+    Instruction before[3] = {{-1, 0, 0}, {-1, 0, 0}, {-1, 0, 0}};
+    Py_ssize_t start = 0;      /* of the current instruction's prefixes */
+    Py_ssize_t collection = -1;   /* BUILD_LIST/SET/MAP of a comprehension */
+    for (Py_ssize_t i = 0; i < bc.n; i++) {
+        int op = bc.units[i].op.code;
+        if (op == EXTENDED_ARG) {
+            continue;
+        }
+        int oparg = oparg_at(&bc, i);
+        Probe *probe = &probes[i];
+        if (stores && !is_class_bookkeeping(code, op, oparg) &&
+            !is_cleared_before_delete(&bc, i, op, oparg))
+        {
+            probe->roles |= store_role(op);
+        }
+        const Instruction *prev = &before[0];
+        if (values && !(arrival[start] & ARRIVAL_OTHER) && prev->at >= 0) {
+            Py_ssize_t producer = -1;
+            if (produces_value(prev->op, prev->oparg)) {
+                producer = prev->at;
+            }
+            else if (prev->op == RESUME &&
+                     (prev->oparg & RESUME_OPARG_LOCATION_MASK) == RESUME_AFTER_YIELD &&
+                     before[1].op == YIELD_VALUE)
+            {
+                producer = before[1].at;    /* the value sent into the generator */
+            }
+            if (producer >= 0) {
+                set_producer(probe, i, producer);
+                if (arrival[start] & ARRIVAL_BY_JUMP) {
+                    probe->roles |= PROBE_MERGE;
+                }
+            }
+        }
+        if (op == SWAP && prev->oparg == 0 &&
+            (prev->op == BUILD_LIST || prev->op == BUILD_SET || prev->op == BUILD_MAP))
+        {
+            collection = prev->at;    /* an inlined comprehension's */
+        }
+        if (values && op == FOR_ITER && collection >= 0 &&
+            before[0].op == GET_ITER && before[1].op == SWAP && before[2].at == collection)
+        {
+            /* Where the comprehension's loop ends, its result is on top. */
+            Py_ssize_t end = jump_target(&bc, i) + 2;
+            if (end < bc.n) {
+                probes[end].roles &= (uint8_t)~PROBE_MERGE;
+                set_producer(&probes[end], end, collection);
+            }
+            collection = -1;
+        }
+        if (values && (op == POP_JUMP_IF_FALSE || op == POP_JUMP_IF_TRUE) &&
+            prev->op == TO_BOOL && before[1].op == COPY && before[1].oparg == 1)
+        {
+            Py_ssize_t end = jump_target(&bc, i);
+            if (end < bc.n && !(arrival[end] & ARRIVAL_OTHER)) {
+                probes[end].roles |= PROBE_BOOL_OP;
+                probes[end].aux = (int32_t)before[1].at;
+            }
+        }
+        before[2] = before[1];
+        before[1] = before[0];
+        before[0] = (Instruction){i, op, oparg};
+        i += _PyOpcode_Caches[op];
+        start = i + 1;
+    }
+    /* Jumps into a PROBE_MERGE tell it so. */
+    for (Py_ssize_t i = 0; i < bc.n; i += 1 + _PyOpcode_Caches[bc.units[i].op.code]) {
+        int op = bc.units[i].op.code;
+        if (is_followable_jump(op)) {
+            Py_ssize_t target = jump_target(&bc, i);
+            if (target >= 0 && target < bc.n && (probes[target].roles & PROBE_MERGE)) {
+                probes[i].roles |= PROBE_JUMP;
+                probes[i].aux = (int32_t)target;
+            }
+        }
+    }
+    PyMem_Free(arrival);
+    Py_DECREF(holder);
+    PyMem_Free(info->probes);
+    info->probes = probes;
+    info->ncodeunits = bc.n;
+    return 0;
+}
+
+static SourceRange
+range_of(PyCodeObject *code, Py_ssize_t i)
+{
+    SourceRange r;
+    if (!PyCode_Addr2Location(code, (int)(i * (Py_ssize_t)sizeof(_Py_CODEUNIT)),
+                              &r.line, &r.column, &r.end_line, &r.end_column))
+    {
+        r.line = r.column = r.end_line = r.end_column = -1;
+    }
+    return r;
+}
+
+/* The text a store's target is written as: the variable name (a class
+   attribute assigned in the class body as Class.name), or the source of
+   an attribute or subscript target. */
+static PyObject *
+target_text(PyCodeObject *code, int op, int oparg, SourceRange range)
+{
+    switch (op) {
+    case STORE_FAST: case DELETE_FAST: case STORE_DEREF: case DELETE_DEREF:
+        return Py_NewRef(PyTuple_GET_ITEM(code->co_localsplusnames, oparg));
+    case STORE_FAST_LOAD_FAST: case STORE_FAST_STORE_FAST:
+        return Py_NewRef(PyTuple_GET_ITEM(code->co_localsplusnames, oparg >> 4));
+    case STORE_GLOBAL: case DELETE_GLOBAL:
+        return Py_NewRef(PyTuple_GET_ITEM(code->co_names, oparg));
+    case STORE_NAME: case DELETE_NAME: {
+        PyObject *name = PyTuple_GET_ITEM(code->co_names, oparg);
+        if (is_class_body(code)) {
+            return PyUnicode_FromFormat("%U.%U", code->co_qualname, name);
+        }
+        return Py_NewRef(name);
+    }
+    }
+    PyObject *path = code_absolute_path(code);
+    PyObject *segment = path ? source_segment(path, range) : NULL;
+    Py_XDECREF(path);
+    PyErr_Clear();
+    if (op == STORE_ATTR || op == DELETE_ATTR) {
+        PyObject *suffix = PyUnicode_FromFormat(".%U", PyTuple_GET_ITEM(code->co_names, oparg));
+        if (segment == NULL || suffix == NULL ||
+            PyUnicode_Tailmatch(segment, suffix, 0, PY_SSIZE_T_MAX, 1) != 1)
+        {
+            Py_XSETREF(segment, suffix ? PyUnicode_FromFormat("(?)%U", suffix) : NULL);
+        }
+        Py_XDECREF(suffix);
+        return segment;
+    }
+    return segment ? segment : PyUnicode_FromString("(?)[?]");
+}
+
+static int
+define_site(ThreadRecording *tr, CodeInfo *info, _PyInterpreterFrame *frame,
+            const Bytecode *bc, Py_ssize_t i, int role)
+{
+    PyCodeObject *code = _PyFrame_GetCode(frame);
+    Py_ssize_t path_id = code_path_id(tr, info, code);
+    Py_ssize_t function_id = code_function_id(tr, info, frame, code, path_id);
+    if (path_id < 0 || function_id < 0) {
+        return -1;
+    }
+    if (role == SITE_VALUE) {
+        Py_ssize_t producer = i - info->probes[i].producer_back;
+        int op = bc->units[producer].op.code;
+        return ext_site(&tr->ext, "value", _PyOpcode_OpName[op], function_id, path_id,
+                        range_of(code, producer), NULL);
+    }
+    if (role == SITE_BOOL_OP) {
+        return ext_site(&tr->ext, "value", "BOOL_OP", function_id, path_id,
+                        range_of(code, info->probes[i].aux), NULL);
+    }
+    int op = bc->units[i].op.code;
+    int oparg = oparg_at(bc, i);
+    const char *kind = store_role(op) == PROBE_STORE ? "store" : "delete";
+    SourceRange range = range_of(code, i);
+    PyObject *target = target_text(code, op, oparg, range);
+    if (target == NULL) {
+        return -1;
+    }
+    int id = ext_site(&tr->ext, kind, _PyOpcode_OpName[op], function_id, path_id, range, target);
+    Py_DECREF(target);
+    if (op == STORE_FAST_STORE_FAST) {
+        PyObject *second = PyTuple_GET_ITEM(code->co_localsplusnames, oparg & 15);
+        (void)ext_site(&tr->ext, kind, _PyOpcode_OpName[op], function_id, path_id, range, second);
+    }
+    return id;
+}
+
+int
+code_site_id(ThreadRecording *tr, CodeInfo *info, _PyInterpreterFrame *frame,
+             int i, int role)
+{
+    code_info_sync(info, tr->serial);
+    if (info->site_ids == NULL) {
+        size_t count = (size_t)info->ncodeunits * SITE_ROLES;
+        info->site_ids = PyMem_Malloc(sizeof(int) * (count + 1));
+        if (info->site_ids == NULL) {
+            return -1;
+        }
+        for (size_t j = 0; j < count; j++) {
+            info->site_ids[j] = -1;
+        }
+    }
+    int *slot = &info->site_ids[SITE_ROLES * i + role];
+    if (*slot < 0) {
+        PyObject *holder;
+        Bytecode bc;
+        if (get_bytecode(_PyFrame_GetCode(frame), &bc, &holder) < 0) {
+            PyErr_Clear();
+            return -1;
+        }
+        *slot = define_site(tr, info, frame, &bc, i, role);
+        Py_DECREF(holder);
+        PyErr_Clear();
+    }
+    return *slot;
+}

@@ -1,0 +1,69 @@
+/* Exceptions in recorded code: raised, propagated into a caller, handled,
+ * re-raised, leaving a frame, thrown into a generator, and uncaught at the
+ * end.  Written to the extension file; the message comes from the
+ * exception's args, never from a __str__ of the program's. */
+
+#include "recorder.h"
+#include "code_info.h"
+#include "value_encoder.h"
+
+void
+record_exception(ThreadRecording *tr, long long step, const char *kind,
+                 Py_ssize_t function_id, PyObject *exc)
+{
+    if (exc == NULL || !PyExceptionInstance_Check(exc)) {
+        return;
+    }
+    ExtensionWriter *x = &tr->ext;
+    JsonBuffer *scratch = &tr->scratch;
+    ext_begin(x, "exception", step);
+    ext_text(x, kind, strlen(kind));
+    ext_int(x, function_id);
+    scratch->len = 0;
+    describe_exception_type(scratch, exc);
+    ext_string_body(x, scratch->data, scratch->len);
+    scratch->len = 0;
+    describe_exception_message(scratch, exc);
+    ext_string_body(x, scratch->data, scratch->len);
+    ext_end(x);
+}
+
+int
+on_exception_event(PyThreadState *tstate, _PyInterpreterFrame *frame,
+                   _Py_CODEUNIT *instr, int event, PyObject *arg)
+{
+    if (!recorder.active) {
+        return 0;
+    }
+    CodeInfo *info = code_info_get(_PyFrame_GetCode(frame));
+    if (info == NULL) {
+        PyErr_Clear();
+        return 0;
+    }
+    if (!info->recorded) {
+        return 0;
+    }
+    ThreadRecording *tr = thread_recording_of(tstate);
+    if (tr == NULL) {
+        return 0;
+    }
+    const char *kind;
+    switch (event) {
+    case PY_MONITORING_EVENT_RAISE:
+        kind = arg == tr->unwinding ? "propagate" : "raise";
+        break;
+    case PY_MONITORING_EVENT_RERAISE:
+        kind = "reraise";
+        break;
+    default:
+        kind = "handled";
+        break;
+    }
+    tr->unwinding = NULL;
+    PyCodeObject *code = _PyFrame_GetCode(frame);
+    Py_ssize_t path_id = code_path_id(tr, info, code);
+    Py_ssize_t function_id = code_function_id(tr, info, frame, code, path_id);
+    record_exception(tr, current_step(tr, frame), kind, function_id, arg);
+    PyErr_Clear();
+    return 0;
+}

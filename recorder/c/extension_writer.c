@@ -1,0 +1,105 @@
+/* Streaming writer of trace_extension.jsonl. */
+
+#include "extension_writer.h"
+
+int
+ext_open(ExtensionWriter *x, const char *folder)
+{
+    memset(x, 0, sizeof(*x));
+    if (stream_open(&x->stream, folder, EXTENSION_FILE_NAME) < 0) {
+        return -1;
+    }
+    JsonBuffer *out = &x->stream.out;
+    JB_LITERAL(out, "[\"format\",\"python-ct-extension\",");
+    jb_int(out, EXTENSION_FORMAT_VERSION);
+    JB_LITERAL(out, "]\n");
+    return 0;
+}
+
+int
+ext_close(ExtensionWriter *x)
+{
+    return stream_close(&x->stream);
+}
+
+void
+ext_abandon(ExtensionWriter *x)
+{
+    stream_abandon(&x->stream);
+}
+
+void
+ext_begin(ExtensionWriter *x, const char *tag, long long step)
+{
+    JsonBuffer *out = &x->stream.out;
+    jb_putc(out, '[');
+    jb_utf8_string(out, tag, strlen(tag));
+    jb_putc(out, ',');
+    jb_int(out, step);
+}
+
+void
+ext_int(ExtensionWriter *x, long long v)
+{
+    jb_putc(&x->stream.out, ',');
+    jb_int(&x->stream.out, v);
+}
+
+void
+ext_text(ExtensionWriter *x, const char *utf8, size_t len)
+{
+    jb_putc(&x->stream.out, ',');
+    jb_utf8_string(&x->stream.out, utf8, len);
+}
+
+void
+ext_json(ExtensionWriter *x, const char *json, size_t len)
+{
+    jb_putc(&x->stream.out, ',');
+    jb_put(&x->stream.out, json, len);
+}
+
+void
+ext_string_body(ExtensionWriter *x, const char *body, size_t len)
+{
+    JsonBuffer *out = &x->stream.out;
+    JB_LITERAL(out, ",\"");
+    jb_put(out, body, len);
+    jb_putc(out, '"');
+}
+
+void
+ext_end(ExtensionWriter *x)
+{
+    JB_LITERAL(&x->stream.out, "]\n");
+    x->records++;
+    stream_event_done(&x->stream);
+}
+
+int
+ext_site(ExtensionWriter *x, const char *kind, const char *op,
+         Py_ssize_t function_id, Py_ssize_t path_id, SourceRange range,
+         PyObject *target)
+{
+    int id = x->next_site++;
+    JsonBuffer *out = &x->stream.out;
+    JB_LITERAL(out, "[\"site\",");
+    jb_int(out, id);
+    ext_text(x, kind, strlen(kind));
+    ext_text(x, op, strlen(op));
+    ext_int(x, function_id);
+    ext_int(x, path_id);
+    ext_int(x, range.line);
+    ext_int(x, range.column);
+    ext_int(x, range.end_line);
+    ext_int(x, range.end_column);
+    jb_putc(out, ',');
+    if (target != NULL) {
+        jb_unicode_string(out, target, PY_SSIZE_T_MAX);
+    }
+    else {
+        JB_LITERAL(out, "null");
+    }
+    ext_end(x);
+    return id;
+}

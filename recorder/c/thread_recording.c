@@ -1,0 +1,166 @@
+/* One trace per recorded thread.
+ *
+ * A CodeTracer trace.json holds the steps of one thread, so each thread
+ * that runs recorded code gets a complete trace folder of its own: the
+ * thread that started the recording writes into the trace folder, the
+ * others into threads/<n>/ inside it, numbered in the order they first ran
+ * recorded code.  Callbacks find their thread's recording by the thread
+ * state's id (never reused, unlike its address); the last one found is
+ * cached because events come in long runs from one thread. */
+
+#include "recorder.h"
+#include "value_encoder.h"
+
+#include <errno.h>
+#include <sys/stat.h>
+
+static int
+add_thread(ThreadRecording *tr)
+{
+    ThreadRecording **threads = PyMem_Realloc(
+        recorder.threads, sizeof(*threads) * (size_t)(recorder.nthreads + 1));
+    if (threads == NULL) {
+        return -1;
+    }
+    recorder.threads = threads;
+    tr->index = recorder.nthreads;
+    recorder.threads[recorder.nthreads++] = tr;
+    return 0;
+}
+
+/* The new recording is listed even if its files cannot be created, so
+   that the thread is not tried again on its next event. */
+ThreadRecording *
+thread_recording_create(PyThreadState *tstate, const char *folder)
+{
+    ThreadRecording *tr = PyMem_Calloc(1, sizeof(ThreadRecording));
+    if (tr == NULL || add_thread(tr) < 0) {
+        PyMem_Free(tr);
+        errno = ENOMEM;
+        return NULL;
+    }
+    tr->thread_id = tstate->id;
+    tr->ident = tstate->thread_id;
+    tr->serial = ++recorder.next_serial;
+    snprintf(tr->folder, sizeof(tr->folder), "%s", folder);
+    tr->failed = 1;
+    if (mkdir(folder, 0755) < 0 && errno != EEXIST) {
+        return NULL;
+    }
+    if (tw_open(&tr->writer, folder) < 0) {
+        return NULL;
+    }
+    if (ext_open(&tr->ext, folder) < 0) {
+        int saved = errno;
+        tw_abandon(&tr->writer);
+        errno = saved;
+        return NULL;
+    }
+    tr->failed = 0;
+    return tr;
+}
+
+ThreadRecording *
+thread_recording_lookup(PyThreadState *tstate)
+{
+    for (int i = 0; i < recorder.nthreads; i++) {
+        ThreadRecording *tr = recorder.threads[i];
+        if (tr->thread_id == tstate->id) {
+            recorder.last = tr;
+            return tr->failed ? NULL : tr;
+        }
+    }
+    char folder[4096];
+    snprintf(folder, sizeof(folder), "%s/threads", recorder.folder);
+    (void)mkdir(folder, 0755);   /* a failure shows in the next mkdir */
+    snprintf(folder, sizeof(folder), "%s/threads/%d", recorder.folder, recorder.nthreads);
+    ThreadRecording *tr = thread_recording_create(tstate, folder);
+    if (tr == NULL) {
+        fprintf(stderr, "python-ct: cannot record a thread into %s: %s\n",
+                folder, strerror(errno));
+    }
+    if (recorder.nthreads > 0 &&
+        recorder.threads[recorder.nthreads - 1]->thread_id == tstate->id)
+    {
+        recorder.last = recorder.threads[recorder.nthreads - 1];
+    }
+    return tr;
+}
+
+void
+thread_recording_close_open_calls(ThreadRecording *tr)
+{
+    TraceWriter *w = &tr->writer;
+    JsonBuffer *scratch = &tr->scratch;
+    for (; tr->depth > 0; tr->depth--) {
+        scratch->len = 0;
+        encode_value(w, scratch, Py_None);
+        tw_return(w, scratch->data, scratch->len);
+    }
+}
+
+static void
+free_thread(ThreadRecording *tr)
+{
+    jb_free(&tr->scratch);
+    PyMem_Free(tr->open_frames);
+    PyMem_Free(tr->arg_ids);
+    PyMem_Free(tr->arg_offsets);
+    PyMem_Free(tr);
+}
+
+void
+thread_recordings_free(void)
+{
+    for (int i = 0; i < recorder.nthreads; i++) {
+        free_thread(recorder.threads[i]);
+    }
+    PyMem_Free(recorder.threads);
+    recorder.threads = NULL;
+    recorder.nthreads = 0;
+    recorder.last = NULL;
+}
+
+int
+thread_recordings_close(void)
+{
+    int failed = 0;
+    for (int i = 0; i < recorder.nthreads; i++) {
+        ThreadRecording *tr = recorder.threads[i];
+        if (tr->failed) {
+            continue;
+        }
+        PyObject *paths = Py_NewRef(tr->writer.paths);
+        int write_failed = tw_close(&tr->writer) < 0;
+        if (write_failed) {
+            errno = tr->writer.stream.io_error;
+        }
+        else if (ext_close(&tr->ext) < 0) {
+            errno = tr->ext.stream.io_error;
+            write_failed = 1;
+        }
+        else {
+            write_failed = recorder_write_metadata(tr, paths) < 0;
+        }
+        if (write_failed) {
+            fprintf(stderr, "python-ct: writing the trace into %s failed: %s\n",
+                    tr->folder, strerror(errno));
+            failed = 1;
+        }
+        Py_DECREF(paths);
+    }
+    return failed ? -1 : 0;
+}
+
+void
+thread_recordings_abandon(void)
+{
+    for (int i = 0; i < recorder.nthreads; i++) {
+        ThreadRecording *tr = recorder.threads[i];
+        if (!tr->failed) {
+            tw_abandon(&tr->writer);
+            ext_abandon(&tr->ext);
+        }
+    }
+    thread_recordings_free();
+}
