@@ -1,17 +1,20 @@
 """Benchmark python-ct against stock CPython 3.13.5.
 
 Runs each workload under every configuration, interleaved round by round
-(stock, off, on, stock, off, on, ...) so that machine noise hits all of
+(stock, off, on-base, ..., stock, off, on-base, ...) so that machine noise hits all of
 them alike, and prints median wall times and their ratios to stock.  The
 timings are also saved as pyperf suites (bench/results/<config>.json), so
 `python -m pyperf compare_to bench/results/stock.json bench/results/off.json`
 gives pyperf's own comparison.
 
 Configurations:
-  stock     build/stock/bin/python3 (unpatched, same configure flags)
-  off       python-ct with CODETRACER_RECORD=0
-  on        python-ct recording a full trace (JSON)
-  upstream  codetracer-python-recorder 0.3.0 on stock (--with-upstream)
+  stock      build/stock/bin/python3 (unpatched, same configure flags)
+  off        python-ct with CODETRACER_RECORD=0
+  on-base    python-ct recording lines, calls, arguments, returns and locals
+             (JSON), without assignments and subexpressions
+  on-assign  on-base plus assignments
+  on         everything: on-assign plus subexpression values (the default)
+  upstream   codetracer-python-recorder 0.3.0 on stock (--with-upstream)
 
 Usage: build/test-venv/bin/python bench/run.py [--rounds N] [--with-upstream]
        [workload ...]
@@ -39,15 +42,22 @@ UPSTREAM = ROOT / "build/upstream-venv/bin/python"
 SUMMARY = re.compile(r"python-ct: trace in .* \((\d+) steps")
 
 
+# The python-ct configurations and the switches they set.
+PYTHON_CT_SWITCHES = {
+    "off": {"CODETRACER_RECORD": "0"},
+    "on-base": {"CODETRACER_ASSIGNMENTS": "0", "CODETRACER_SUBEXPRESSIONS": "0"},
+    "on-assign": {"CODETRACER_SUBEXPRESSIONS": "0"},
+    "on": {},
+}
+
+
 def command_for(config, workload, trace_dir):
     """The command line and environment of one run."""
     env = dict(os.environ, CODETRACER_DB_TRACE_PATH=str(trace_dir))
     if config == "stock":
         return [str(STOCK), str(workload)], env
-    if config == "off":
-        return [str(PYTHON_CT), str(workload)], dict(env, CODETRACER_RECORD="0")
-    if config == "on":
-        return [str(PYTHON_CT), str(workload)], env
+    if config in PYTHON_CT_SWITCHES:
+        return [str(PYTHON_CT), str(workload)], dict(env, **PYTHON_CT_SWITCHES[config])
     if config == "upstream":
         return [str(UPSTREAM), "-m", "codetracer_python_recorder", "--trace-dir",
                 str(trace_dir), "--format", "json", str(workload)], env
@@ -101,7 +111,7 @@ def save_pyperf(configs, workloads, times):
 
 
 def report(configs, workloads, times, traces):
-    header = f"{'workload':<14}" + "".join(f"{c:>12}" for c in configs)
+    header = f"{'workload':<14}" + "".join(f"{c:>17}" for c in configs)
     print("median wall time, seconds (ratio to stock)")
     print(header)
     ratios = {c: [] for c in configs}
@@ -111,12 +121,11 @@ def report(configs, workloads, times, traces):
         for config in configs:
             median = statistics.median(times[config, workload.stem])
             ratios[config].append(median / base)
-            cells.append(f"{median:7.3f} ({median / base:5.2f}x)"
+            cells.append(f"{median:7.3f} ({median / base:6.2f}x)"
                          if config != "stock" else f"{median:7.3f}")
-        print(f"{workload.stem:<14}" + "".join(f"{c:>12}" if len(c) < 12 else f" {c}"
-                                               for c in cells))
+        print(f"{workload.stem:<14}" + "".join(f"{c:>17}" for c in cells))
     print(f"{'geomean':<14}" + "".join(
-        f"{statistics.geometric_mean(ratios[c]):>11.2f}x" for c in configs))
+        f"{statistics.geometric_mean(ratios[c]):>16.2f}x" for c in configs))
     for (config, name), (steps, size) in sorted(traces.items()):
         print(f"{config} {name}: {steps} steps, {size} trace bytes, "
               f"{size / steps:.0f} bytes/step")
@@ -131,7 +140,7 @@ def main():
     args = parser.parse_args()
     names = args.workloads or sorted(p.stem for p in WORKLOADS.glob("*.py"))
     workloads = [WORKLOADS / f"{name}.py" for name in names]
-    configs = ["stock", "off", "on"] + (["upstream"] if args.with_upstream else [])
+    configs = ["stock", *PYTHON_CT_SWITCHES] + (["upstream"] if args.with_upstream else [])
     times, traces = measure(configs, workloads, args.rounds)
     save_pyperf(configs, workloads, times)
     report(configs, workloads, times, traces)

@@ -184,26 +184,36 @@ is_class_bookkeeping(PyCodeObject *code, int op, int oparg)
     return 0;
 }
 
-/* `except E as name:` ends with `name = None; del name`: housekeeping,
-   not an assignment of the program's. */
-static int
-is_cleared_before_delete(const Bytecode *bc, Py_ssize_t i, int op, int oparg)
-{
-    Py_ssize_t next = i + 1 + _PyOpcode_Caches[op];
-    if (next >= bc->n || oparg_at(bc, next) != oparg) {
-        return 0;
-    }
-    int next_op = bc->units[next].op.code;
-    return (op == STORE_FAST && next_op == DELETE_FAST) ||
-           (op == STORE_NAME && next_op == DELETE_NAME) ||
-           (op == STORE_GLOBAL && next_op == DELETE_GLOBAL) ||
-           (op == STORE_DEREF && next_op == DELETE_DEREF);
-}
-
 typedef struct {
     Py_ssize_t at;
     int op, oparg;
 } Instruction;
+
+static int
+is_store_then_delete(int store, int del)
+{
+    return (store == STORE_FAST && del == DELETE_FAST) ||
+           (store == STORE_NAME && del == DELETE_NAME) ||
+           (store == STORE_GLOBAL && del == DELETE_GLOBAL) ||
+           (store == STORE_DEREF && del == DELETE_DEREF);
+}
+
+/* `except E as name:` ends with `name = None; del name`: housekeeping of
+   the compiler's, not the program's, so neither is recorded. */
+static int
+is_exception_name_cleanup(PyCodeObject *code, const Bytecode *bc, Py_ssize_t i,
+                          int op, int oparg, const Instruction *before)
+{
+    if (before[0].op == LOAD_CONST && before[0].at >= 0) {
+        Py_ssize_t next = i + 1 + _PyOpcode_Caches[op];
+        return next < bc->n && oparg_at(bc, next) == oparg &&
+               is_store_then_delete(op, bc->units[next].op.code) &&
+               PyTuple_GET_ITEM(code->co_consts, before[0].oparg) == Py_None;
+    }
+    return before[1].op == LOAD_CONST && before[0].oparg == oparg &&
+           is_store_then_delete(before[0].op, op) &&
+           PyTuple_GET_ITEM(code->co_consts, before[1].oparg) == Py_None;
+}
 
 static void
 set_producer(Probe *probe, Py_ssize_t i, Py_ssize_t producer)
@@ -244,7 +254,7 @@ code_sites_analyse(PyCodeObject *code, CodeInfo *info, int stores, int values)
         int oparg = oparg_at(&bc, i);
         Probe *probe = &probes[i];
         if (stores && !is_class_bookkeeping(code, op, oparg) &&
-            !is_cleared_before_delete(&bc, i, op, oparg))
+            !is_exception_name_cleanup(code, &bc, i, op, oparg, before))
         {
             probe->roles |= store_role(op);
         }

@@ -134,26 +134,23 @@ on_instruction(PyThreadState *tstate, _PyInterpreterFrame *frame,
     }
     const Probe *probe = &info->probes[i];
     PyObject **sp = frame->localsplus + frame->stacktop;
-    if (probe->roles & PROBE_JUMP) {
-        if (jump_taken(code, i, sp)) {
-            tr->jump_frame = frame;
-            tr->jump_target = probe->aux;
-        }
-        if (probe->roles == PROBE_JUMP) {
-            return CONTINUE;
-        }
-    }
     long long step = current_step(tr, frame);
     if (probe->roles & PROBE_VALUE) {
         int jumped_here = (probe->roles & PROBE_MERGE) &&
                           tr->jump_frame == frame && tr->jump_target == i;
-        if (!jumped_here) {
+        if (jumped_here) {
+            tr->jump_frame = NULL;
+        }
+        else {
             record_value(tr, info, frame, i, SITE_VALUE, step, sp[-1]);
         }
-        tr->jump_frame = NULL;
     }
     if (probe->roles & PROBE_BOOL_OP) {
         record_value(tr, info, frame, i, SITE_BOOL_OP, step, sp[-1]);
+    }
+    if ((probe->roles & PROBE_JUMP) && jump_taken(code, i, sp)) {
+        tr->jump_frame = frame;
+        tr->jump_target = probe->aux;
     }
     if (probe->roles & (PROBE_STORE | PROBE_DELETE)) {
         int op = _PyOpcode_Deopt[_Py_GetBaseOpcode(code, i)];

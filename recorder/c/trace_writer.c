@@ -293,7 +293,13 @@ tw_return(TraceWriter *w, const char *value, size_t len)
 static const char *
 stream_name(int kind)
 {
-    return kind == EVENT_KIND_WRITE ? "stdout" : "stderr";
+    switch (kind) {
+    case EVENT_KIND_WRITE:
+        return "stdout";
+    case EVENT_KIND_READ:
+        return "stdin";
+    }
+    return "stderr";
 }
 
 static void
