@@ -68,9 +68,10 @@ def program_env(**changes):
     return env
 
 
-def run(command, env, cwd):
+def run(command, env, cwd, input=None):
+    """Run a command; its stdin is `input`, or empty."""
     return subprocess.run([str(part) for part in command], env=env,
-                          cwd=cwd, stdin=subprocess.DEVNULL,
+                          cwd=cwd, input=input or "",
                           capture_output=True, encoding="utf-8",
                           errors="surrogateescape", timeout=TIMEOUT)
 
@@ -112,15 +113,16 @@ def checked_trace(folder, process):
 
 @pytest.fixture
 def record(python_ct, tmp_path):
-    """record(*args, env=None, cwd=None) runs `python-ct ARGS`, recording
-    into a fresh folder, and returns a Recording of the checked trace."""
+    """record(*args, env=None, cwd=None, input=None) runs `python-ct ARGS`,
+    recording into a fresh folder, and returns a Recording of the checked
+    trace."""
     numbers = itertools.count()
 
-    def record(*args, env=None, cwd=None):
+    def record(*args, env=None, cwd=None, input=None):
         folder = tmp_path / f"trace-{next(numbers)}"
         env = program_env(CODETRACER_DB_TRACE_PATH=str(folder),
                           **(env or {}))
-        process = run([python_ct, *args], env, cwd or tmp_path)
+        process = run([python_ct, *args], env, cwd or tmp_path, input)
         stderr, summary = split_summary(process.stderr)
         return Recording(process, checked_trace(folder, process), folder,
                          stderr, summary)

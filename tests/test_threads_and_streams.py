@@ -1,0 +1,53 @@
+"""Threads each get a trace of their own; the standard streams are
+recorded on the steps that use them, stdin included."""
+
+import json
+
+from conftest import PROGRAMS, checked_trace
+from python_ct.trace_model import STDERR, STDOUT, TraceModel
+
+STDIN = 3   # EventLogKind Read
+
+
+def test_each_thread_writes_a_trace_folder_of_its_own(record_program):
+    recording = record_program("threads_many.py")
+    assert recording.stdout == "[('w0', 45), ('w1', 190), ('w2', 435)]\n"
+    assert ", 4 threads, " in recording.summary
+    metadata = json.loads((recording.folder / "trace_metadata.json").read_text())
+    assert metadata["thread"]["index"] == 0
+    listed = metadata["threads"]
+    assert [t["folder"] for t in listed] == ["threads/1", "threads/2", "threads/3"]
+    assert len({t["ident"] for t in listed} | {metadata["thread"]["ident"]}) == 4
+
+    # The main thread starts and joins the workers but runs none of `work`.
+    assert recording.trace.calls_named("work") == []
+    finals = {}
+    for entry in listed:
+        folder = recording.folder / entry["folder"]
+        trace = checked_trace(folder, recording.process)
+        thread_metadata = json.loads((folder / "trace_metadata.json").read_text())
+        assert thread_metadata["thread"] == {"index": entry["index"],
+                                             "ident": entry["ident"]}
+        [work] = trace.calls_named("work")
+        name, n = work.args["name"], work.args["n"]
+        # One step per loop iteration on lines 6 and 7, plus the entry.
+        assert [line for _, line in trace.locations("threads_many.py")] == \
+            [4, 5] + [6, 7] * n + [6, 8]
+        finals[name] = trace.steps[-1].values["total"]
+    assert finals == {"w0": 45, "w1": 190, "w2": 435}
+
+
+def test_standard_streams_are_recorded_on_their_steps(record_program, stock_python):
+    recording = record_program("standard_streams.py", input="Ada\nl1\nl2\n")
+    assert recording.stdout == "name? raw out\nhello Ada, 2 more lines\n"
+    assert recording.stderr == "raw err \u00e9\n"
+    trace = recording.trace
+    events = [(e.kind, e.metadata, e.content, trace.steps[e.step].location[1])
+              for e in trace.events]
+    assert events == [
+        (STDOUT, "stdout", "name? ", 5),
+        (STDIN, "stdin", "Ada\n", 5),
+        (STDIN, "stdin", "l1\nl2\n", 8),
+        (STDOUT, "stdout", "raw out\n", 9),
+        (STDERR, "stderr", "raw err \u00e9\n", 10),
+        (STDOUT, "stdout", "hello Ada, 2 more lines\n", 11)]
