@@ -7,6 +7,21 @@
 #include "code_info.h"
 #include "value_encoder.h"
 
+#include "pycore_code.h"          // _Py_GetBaseOpcode()
+#include "opcode_ids.h"          // COPY, POP_EXCEPT, RERAISE
+
+/* Whether code unit i starts `COPY 3; POP_EXCEPT; RERAISE 1`: the handler
+   the compiler adds behind every except and finally block, which only
+   passes the exception on.  Its catch and re-raise are not the program's. */
+static int
+is_cleanup_handler(PyCodeObject *code, int i)
+{
+    return i >= 0 && i + 2 < (int)_PyCode_NBYTES(code) / (int)sizeof(_Py_CODEUNIT) &&
+           _Py_GetBaseOpcode(code, i) == COPY &&
+           _Py_GetBaseOpcode(code, i + 1) == POP_EXCEPT &&
+           _Py_GetBaseOpcode(code, i + 2) == RERAISE;
+}
+
 void
 record_exception(ThreadRecording *tr, long long step, const char *kind,
                  Py_ssize_t function_id, PyObject *exc)
@@ -47,20 +62,27 @@ on_exception_event(PyThreadState *tstate, _PyInterpreterFrame *frame,
     if (tr == NULL) {
         return 0;
     }
+    PyCodeObject *code = _PyFrame_GetCode(frame);
+    int i = (int)(instr - _PyCode_CODE(code));
     const char *kind;
     switch (event) {
     case PY_MONITORING_EVENT_RAISE:
         kind = arg == tr->unwinding ? "propagate" : "raise";
         break;
     case PY_MONITORING_EVENT_RERAISE:
+        if (is_cleanup_handler(code, i - 2)) {
+            return 0;
+        }
         kind = "reraise";
         break;
     default:
+        if (is_cleanup_handler(code, i)) {
+            return 0;
+        }
         kind = "handled";
         break;
     }
     tr->unwinding = NULL;
-    PyCodeObject *code = _PyFrame_GetCode(frame);
     Py_ssize_t path_id = code_path_id(tr, info, code);
     Py_ssize_t function_id = code_function_id(tr, info, frame, code, path_id);
     record_exception(tr, current_step(tr, frame), kind, function_id, arg);
