@@ -164,16 +164,33 @@ mark_arrivals(PyCodeObject *code, const Bytecode *bc, uint8_t *arrival)
     }
 }
 
-/* Names the compiler stores in every class body. */
+typedef struct {
+    Py_ssize_t at;
+    int op, oparg;
+} Instruction;
+
 static int
-is_class_bookkeeping(PyCodeObject *code, int op, int oparg)
+loads_name(const Instruction *ins, PyCodeObject *code, const char *name)
 {
-    if (op != STORE_NAME || !is_class_body(code)) {
+    return (ins->op == LOAD_NAME || ins->op == LOAD_GLOBAL) &&
+           PyUnicode_EqualToUTF8(PyTuple_GET_ITEM(
+               code->co_names, ins->op == LOAD_GLOBAL ? ins->oparg >> 1 : ins->oparg), name);
+}
+
+/* Stores the compiler adds: a class body's bookkeeping names, docstrings,
+   and `__annotations__[name] = type` for an annotated assignment. */
+static int
+is_bookkeeping_store(PyCodeObject *code, int op, int oparg, const Instruction *before)
+{
+    if (op == STORE_SUBSCR) {
+        return loads_name(&before[1], code, "__annotations__");
+    }
+    if (op != STORE_NAME) {
         return 0;
     }
     static const char *const names[] = {
         "__module__", "__qualname__", "__firstlineno__", "__static_attributes__",
-        "__classdictcell__", "__classcell__", "__type_params__",
+        "__classdictcell__", "__classcell__", "__type_params__", "__doc__",
     };
     PyObject *name = PyTuple_GET_ITEM(code->co_names, oparg);
     for (size_t k = 0; k < sizeof(names) / sizeof(names[0]); k++) {
@@ -184,10 +201,22 @@ is_class_bookkeeping(PyCodeObject *code, int op, int oparg)
     return 0;
 }
 
-typedef struct {
-    Py_ssize_t at;
-    int op, oparg;
-} Instruction;
+static int
+loads_constant(const Instruction *ins, PyCodeObject *code, PyObject *constant)
+{
+    return ins->op == LOAD_CONST && PyTuple_GET_ITEM(code->co_consts, ins->oparg) == constant;
+}
+
+/* The __exit__(None, None, None) call ending a `with` block: a value only
+   the compiler's code sees. */
+static int
+is_exit_call(PyCodeObject *code, const Instruction *before)
+{
+    return before[0].op == CALL && before[0].oparg == 2 &&
+           loads_constant(&before[1], code, Py_None) &&
+           loads_constant(&before[2], code, Py_None) &&
+           loads_constant(&before[3], code, Py_None);
+}
 
 static int
 is_store_then_delete(int store, int del)
@@ -215,6 +244,44 @@ is_exception_name_cleanup(PyCodeObject *code, const Bytecode *bc, Py_ssize_t i,
            PyTuple_GET_ITEM(code->co_consts, before[1].oparg) == Py_None;
 }
 
+/* A `def` or `lambda` pushes its defaults, keyword defaults, annotations
+ * and closure cells, then loads its code (at order[k]) and MAKE_FUNCTION
+ * packs them, one SET_FUNCTION_ATTRIBUTE each.  The tuples and dicts built
+ * for that are the compiler's: find the instructions that pushed those
+ * pieces, walking back over the stack effects, and drop the value probes
+ * on what follows them.  An expression inside a default (a call, say)
+ * keeps its value. */
+static void
+drop_function_pieces(const Bytecode *bc, const Py_ssize_t *order, Py_ssize_t k,
+                     const uint8_t *arrival, Probe *probes)
+{
+    Py_ssize_t make = order[k] + 1;
+    if (make >= bc->n || bc->units[make].op.code != MAKE_FUNCTION) {
+        return;
+    }
+    int need = 0;
+    for (Py_ssize_t j = make + 1; j < bc->n && bc->units[j].op.code == SET_FUNCTION_ATTRIBUTE; j++) {
+        need++;
+    }
+    int skip = 0;
+    for (Py_ssize_t m = k - 1; m >= 0 && need > 0 && k - m < 256; m--) {
+        Py_ssize_t j = order[m];
+        int op = bc->units[j].op.code, oparg = oparg_at(bc, j);
+        int pushed = _PyOpcode_num_pushed(op, oparg);
+        int from_skip = pushed < skip ? pushed : skip;
+        skip -= from_skip;
+        int pieces = pushed - from_skip < need ? pushed - from_skip : need;
+        if (pieces > 0) {
+            probes[order[m + 1]].roles &= (uint8_t)~(PROBE_VALUE | PROBE_MERGE);
+            need -= pieces;
+        }
+        skip += _PyOpcode_num_popped(op, oparg);
+        if (arrival[j]) {
+            break;          /* a jump: the stack is no longer a straight line */
+        }
+    }
+}
+
 static void
 set_producer(Probe *probe, Py_ssize_t i, Py_ssize_t producer)
 {
@@ -234,26 +301,30 @@ code_sites_analyse(PyCodeObject *code, CodeInfo *info, int stores, int values)
     }
     Probe *probes = PyMem_Calloc((size_t)bc.n + 1, sizeof(Probe));
     uint8_t *arrival = PyMem_Calloc((size_t)bc.n + 1, 1);
-    if (probes == NULL || arrival == NULL) {
+    Py_ssize_t *order = PyMem_Calloc((size_t)bc.n + 1, sizeof(Py_ssize_t));
+    if (probes == NULL || arrival == NULL || order == NULL) {
         PyMem_Free(probes);
         PyMem_Free(arrival);
+        PyMem_Free(order);
         Py_DECREF(holder);
         PyErr_NoMemory();
         return -1;
     }
     mark_arrivals(code, &bc, arrival);
-    /* The last three instructions, newest first. */
-    Instruction before[3] = {{-1, 0, 0}, {-1, 0, 0}, {-1, 0, 0}};
+    /* The last four instructions, newest first. */
+    Instruction before[4] = {{-1, 0, 0}, {-1, 0, 0}, {-1, 0, 0}, {-1, 0, 0}};
     Py_ssize_t start = 0;      /* of the current instruction's prefixes */
     Py_ssize_t collection = -1;   /* BUILD_LIST/SET/MAP of a comprehension */
+    Py_ssize_t count = 0;         /* instructions in order[] */
     for (Py_ssize_t i = 0; i < bc.n; i++) {
         int op = bc.units[i].op.code;
         if (op == EXTENDED_ARG) {
             continue;
         }
         int oparg = oparg_at(&bc, i);
+        order[count++] = i;
         Probe *probe = &probes[i];
-        if (stores && !is_class_bookkeeping(code, op, oparg) &&
+        if (stores && !is_bookkeeping_store(code, op, oparg, before) &&
             !is_exception_name_cleanup(code, &bc, i, op, oparg, before))
         {
             probe->roles |= store_role(op);
@@ -261,7 +332,8 @@ code_sites_analyse(PyCodeObject *code, CodeInfo *info, int stores, int values)
         const Instruction *prev = &before[0];
         if (values && !(arrival[start] & ARRIVAL_OTHER) && prev->at >= 0) {
             Py_ssize_t producer = -1;
-            if (produces_value(prev->op, prev->oparg)) {
+            if (produces_value(prev->op, prev->oparg) && !is_exit_call(code, before))
+            {
                 producer = prev->at;
             }
             else if (prev->op == RESUME &&
@@ -276,6 +348,9 @@ code_sites_analyse(PyCodeObject *code, CodeInfo *info, int stores, int values)
                     probe->roles |= PROBE_MERGE;
                 }
             }
+        }
+        if (values && op == LOAD_CONST && PyCode_Check(PyTuple_GET_ITEM(code->co_consts, oparg))) {
+            drop_function_pieces(&bc, order, count - 1, arrival, probes);
         }
         if (op == SWAP && prev->oparg == 0 &&
             (prev->op == BUILD_LIST || prev->op == BUILD_SET || prev->op == BUILD_MAP))
@@ -302,8 +377,7 @@ code_sites_analyse(PyCodeObject *code, CodeInfo *info, int stores, int values)
                 probes[end].aux = (int32_t)before[1].at;
             }
         }
-        before[2] = before[1];
-        before[1] = before[0];
+        memmove(&before[1], &before[0], sizeof(before) - sizeof(before[0]));
         before[0] = (Instruction){i, op, oparg};
         i += _PyOpcode_Caches[op];
         start = i + 1;
@@ -320,6 +394,7 @@ code_sites_analyse(PyCodeObject *code, CodeInfo *info, int stores, int values)
         }
     }
     PyMem_Free(arrival);
+    PyMem_Free(order);
     Py_DECREF(holder);
     PyMem_Free(info->probes);
     info->probes = probes;

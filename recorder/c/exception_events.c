@@ -8,7 +8,7 @@
 #include "value_encoder.h"
 
 #include "pycore_code.h"          // _Py_GetBaseOpcode()
-#include "opcode_ids.h"          // COPY, POP_EXCEPT, RERAISE
+#include "pycore_opcode_metadata.h"   // _PyOpcode_Deopt
 
 /* Whether code unit i starts `COPY 3; POP_EXCEPT; RERAISE 1`: the handler
    the compiler adds behind every except and finally block, which only
@@ -43,6 +43,18 @@ record_exception(ThreadRecording *tr, long long step, const char *kind,
     ext_end(x);
 }
 
+/* A StopIteration that a for loop or an await consumes at instruction i:
+   how iteration ends, not an error. */
+static int
+ends_iteration(PyCodeObject *code, int i, PyObject *exc)
+{
+    if (!PyObject_TypeCheck(exc, (PyTypeObject *)PyExc_StopIteration)) {
+        return 0;
+    }
+    int op = _PyOpcode_Deopt[_Py_GetBaseOpcode(code, i)];
+    return op == FOR_ITER || op == SEND || op == END_ASYNC_FOR;
+}
+
 int
 on_exception_event(PyThreadState *tstate, _PyInterpreterFrame *frame,
                    _Py_CODEUNIT *instr, int event, PyObject *arg)
@@ -67,6 +79,14 @@ on_exception_event(PyThreadState *tstate, _PyInterpreterFrame *frame,
     const char *kind;
     switch (event) {
     case PY_MONITORING_EVENT_RAISE:
+        if (arg == tr->thrown) {
+            tr->thrown = NULL;
+            return 0;
+        }
+        if (ends_iteration(code, i, arg)) {
+            tr->unwinding = NULL;
+            return 0;
+        }
         kind = arg == tr->unwinding ? "propagate" : "raise";
         break;
     case PY_MONITORING_EVENT_RERAISE:

@@ -311,6 +311,7 @@ on_resume(PyThreadState *tstate, _PyInterpreterFrame *frame,
         record_entry(tr, frame, info);
         if (event == PY_MONITORING_EVENT_PY_THROW) {
             record_exception(tr, current_step(tr, frame), "throw", info->function_id, arg);
+            tr->thrown = arg;
         }
     }
     return CONTINUE;

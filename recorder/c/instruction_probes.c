@@ -49,14 +49,16 @@ static void
 record_store_instruction(ThreadRecording *tr, CodeInfo *info, _PyInterpreterFrame *frame,
                          int i, int op, PyObject **sp, long long step)
 {
+    int is_name_store = op == STORE_FAST || op == STORE_FAST_LOAD_FAST ||
+                        op == STORE_NAME || op == STORE_GLOBAL || op == STORE_DEREF;
+    if (is_name_store && sp[-1] == NULL) {
+        return;     /* a comprehension putting back an unbound outer variable */
+    }
     int site = code_site_id(tr, info, frame, i, SITE_STORE);
     switch (op) {
     case STORE_FAST: case STORE_FAST_LOAD_FAST: case STORE_NAME:
     case STORE_GLOBAL: case STORE_DEREF:
-        /* NULL: a comprehension putting back an unbound outer variable. */
-        if (sp[-1] != NULL) {
-            record_store(tr, step, site, sp[-1], NULL, 0);
-        }
+        record_store(tr, step, site, sp[-1], NULL, 0);
         break;
     case STORE_FAST_STORE_FAST:
         record_store(tr, step, site, sp[-1], NULL, 0);

@@ -43,6 +43,9 @@ typedef struct {
     /* The exception that last left a frame: if the caller then reports it
        raised, it propagated. Compared, never dereferenced. */
     PyObject *unwinding;
+    /* The exception thrown into a generator: its raise at the yield is
+       the throw already recorded.  Compared, never dereferenced. */
+    PyObject *thrown;
     /* A probed jump about to land on a PROBE_MERGE (code_sites.h). */
     _PyInterpreterFrame *jump_frame;
     int jump_target;

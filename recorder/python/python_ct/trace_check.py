@@ -7,7 +7,10 @@ interned ids (positional: the N-th Path is path 0+N, and so on) are defined
 before they are used, type 0 is the None type, the top-level Call comes
 before the first Step, nothing that a 25.x CodeTracer rejects appears (Float,
 Char, Cell, ValueRef/ref_id, thread events, BindVariable, Assignment,
-DropVariables), and Calls and Returns balance.
+DropVariables), and Calls and Returns balance.  A trace_extension.jsonl
+beside trace.json is checked against it (extension_check), and each other
+thread's trace folder that the metadata lists (threads/<n>/) is checked as
+a trace folder of its own, its problems prefixed with its folder.
 
 Library use:  check_trace_folder(folder) -> list of problems (empty: valid)
               validate_trace_folder(folder) raises TraceError when invalid
@@ -15,18 +18,18 @@ Command line: python -m python_ct.trace_check FOLDER [FOLDER ...]
 """
 
 import argparse
-import binascii
-import json
 import os
 import sys
 from pathlib import Path
 
-I64_MIN, I64_MAX = -(2 ** 63), 2 ** 63 - 1
-U64_MAX = 2 ** 64 - 1
+from python_ct.extension_check import EXTENSION_FILE, check_extension
+from python_ct.record_check import (FIELD_KINDS, MAX_PROBLEMS, RecordChecker,
+                                    has_lone_surrogate, is_int, parse_json,
+                                    short)
+
 TYPE_KINDS = 34             # TypeKind numbers are 0..33
 NONE_TYPE_KIND = 30
 EVENT_LOG_KINDS = 14        # EventLogKind numbers are 0..13
-MAX_PROBLEMS = 100
 
 FORBIDDEN_EVENTS = {
     "BindVariable": "25.11.1 panics on it",
@@ -42,27 +45,13 @@ FORBIDDEN_EVENTS = {
     "VariableCell": "experimental place/cell event",
     "DropVariable": "experimental place/cell event",
 }
-FORBIDDEN_VALUES = {
-    "Float": "use Raw with a Float-kinded type (the two CodeTracer "
-             "generations disagree on Float)",
-    "Char": "unknown to runtime_tracing 0.14.1",
-    "Cell": "the backend cannot convert it",
-    "ValueRef": "exists only in the spec, not in the Rust types",
-}
 
-# Field kinds: a predicate and how a problem names the expected type.
-FIELD_KINDS = {
-    "id": (lambda x: _is_int(x) and 0 <= x <= U64_MAX,
-           "an unsigned integer"),
-    "i64": (lambda x: _is_int(x) and I64_MIN <= x <= I64_MAX,
-            "an integer in the i64 range"),
-    "str": (lambda x: isinstance(x, str), "a string"),
-    "bool": (lambda x: isinstance(x, bool), "a boolean"),
-    "list": (lambda x: isinstance(x, list), "an array"),
-    "object": (lambda x: isinstance(x, dict), "an object"),
-    "type_kind": (lambda x: _is_int(x) and 0 <= x < TYPE_KINDS,
+# The kinds of fields of trace.json's events: the shared ones, and these.
+TRACE_FIELD_KINDS = {
+    **FIELD_KINDS,
+    "type_kind": (lambda x: is_int(x) and 0 <= x < TYPE_KINDS,
                   f"a TypeKind number (0..{TYPE_KINDS - 1})"),
-    "event_kind": (lambda x: _is_int(x) and 0 <= x < EVENT_LOG_KINDS,
+    "event_kind": (lambda x: is_int(x) and 0 <= x < EVENT_LOG_KINDS,
                    f"an EventLogKind number (0..{EVENT_LOG_KINDS - 1})"),
 }
 
@@ -77,24 +66,6 @@ EVENT_FIELDS = {
     "Event": {"kind": "event_kind", "metadata": "str", "content": "str"},
 }
 ARG_FIELDS = {"variable_id": "id", "value": "object"}
-
-VALUE_FIELDS = {
-    "Int": {"i": "i64"},
-    "Bool": {"b": "bool"},
-    "String": {"text": "str"},
-    "Sequence": {"elements": "list", "is_slice": "bool"},
-    "Tuple": {"elements": "list"},
-    "Struct": {"field_values": "list"},
-    "Variant": {"discriminator": "str", "contents": "object"},
-    "Reference": {"dereferenced": "object", "address": "id",
-                  "mutable": "bool"},
-    "Raw": {"r": "str"},
-    "Error": {"msg": "str"},
-    "None": {},
-    "BigInt": {"b": "str", "negative": "bool"},
-}
-NESTED_VALUE_LISTS = ("elements", "field_values")
-NESTED_VALUES = ("contents", "dereferenced")
 
 SPECIFIC_INFO_FIELDS = {
     "None": {},
@@ -114,60 +85,32 @@ class TraceError(Exception):
         super().__init__(f"invalid trace folder {folder}:\n  {shown}")
 
 
-def _is_int(x):
-    return isinstance(x, int) and not isinstance(x, bool)
-
-
-def _reject_duplicate_keys(pairs):
-    result = dict(pairs)
-    if len(result) != len(pairs):
-        keys = [key for key, _ in pairs]
-        duplicates = sorted({key for key in keys if keys.count(key) > 1})
-        raise ValueError(f"duplicate key(s) {duplicates}")
-    return result
-
-
-def _reject_constant(name):
-    raise ValueError(f"{name} is not valid JSON")
-
-
-def _has_lone_surrogate(document):
-    """True if some string (key or value) holds a lone surrogate."""
-    try:
-        json.dumps(document, ensure_ascii=False).encode("utf-8")
-    except UnicodeEncodeError:
-        return True
-    return False
-
-
 def _lone_surrogate_problems(name, document):
     """Name the parts of a document whose strings are not valid Unicode."""
-    if not _has_lone_surrogate(document):
+    if not has_lone_surrogate(document):
         return []
     if not isinstance(document, list):
         return [f"{name}: a string holds a lone surrogate"]
     label = "event" if name == "trace.json" else "item"
     return [f"{name} {label} {index}: a string holds a lone surrogate"
             for index, item in enumerate(document)
-            if _has_lone_surrogate(item)][:MAX_PROBLEMS]
+            if has_lone_surrogate(item)][:MAX_PROBLEMS]
 
 
 def load_json(path):
     """Parse a file as strict JSON: UTF-8, no NaN, no duplicate keys."""
-    text = Path(path).read_bytes().decode("utf-8")
-    return json.loads(text, object_pairs_hook=_reject_duplicate_keys,
-                      parse_constant=_reject_constant)
+    return parse_json(Path(path).read_bytes())
 
 
-class _EventChecker:
+class _EventChecker(RecordChecker):
     """Walks trace.json once, keeping the interning tables of §2.2."""
 
+    field_kinds = TRACE_FIELD_KINDS
+
     def __init__(self):
-        self.problems = []
-        self.where = "trace.json"
+        super().__init__("trace.json")
         self.paths = []
         self.variable_count = 0
-        self.types = []
         self.function_count = 0
         self.call_count = 0
         self.open_calls = 0
@@ -180,9 +123,6 @@ class _EventChecker:
             "Value": self.on_value, "Event": lambda body: None,
             "Asm": self.on_asm, "DropLastStep": self.on_drop_last_step,
         }
-
-    def problem(self, message):
-        self.problems.append(f"{self.where}: {message}")
 
     def run(self, events):
         if not isinstance(events, list):
@@ -205,7 +145,7 @@ class _EventChecker:
             return
         if not isinstance(event, dict) or len(event) != 1:
             self.problem(f"an event must be an object with one key, "
-                         f"got {_short(event)}")
+                         f"got {short(event)}")
             return
         (name, body), = event.items()
         self.where += f" ({name})"
@@ -230,38 +170,11 @@ class _EventChecker:
             self.call_count += 1
             self.open_calls += 1
 
-    def fields_ok(self, obj, fields, what):
-        """Check that obj has exactly `fields`, each of the right kind."""
-        if not isinstance(obj, dict):
-            self.problem(f"{what} must be an object, got {_short(obj)}")
-            return False
-        ok = True
-        missing = sorted(set(fields) - set(obj))
-        extra = sorted(set(obj) - set(fields))
-        if missing:
-            self.problem(f"{what} lacks field(s) {missing}")
-            ok = False
-        if extra:
-            self.problem(f"{what} has unexpected field(s) {extra}")
-            ok = False
-        for name, kind in fields.items():
-            predicate, expected = FIELD_KINDS[kind]
-            if name in obj and not predicate(obj[name]):
-                self.problem(f"{what}.{name} must be {expected}, "
-                             f"got {_short(obj[name])}")
-                ok = False
-        return ok
-
-    def in_range(self, what, value, count, table):
-        if value >= count:
-            self.problem(f"{what} {value} used before its {table} event "
-                         f"({count} so far)")
-
     # --- interning events ---------------------------------------------
 
     def on_path(self, body):
         if not isinstance(body, str):
-            self.problem(f"Path must be a string, got {_short(body)}")
+            self.problem(f"Path must be a string, got {short(body)}")
         elif not os.path.isabs(body):
             self.problem(f"Path {body!r} is not absolute")
         self.paths.append(body)
@@ -269,7 +182,7 @@ class _EventChecker:
     def on_variable_name(self, body):
         if not isinstance(body, str):
             self.problem(f"variable name must be a string, "
-                         f"got {_short(body)}")
+                         f"got {short(body)}")
         self.variable_count += 1
 
     def on_type(self, body):
@@ -284,7 +197,7 @@ class _EventChecker:
     def specific_info_ok(self, info, type_id):
         kind = info.get("kind")
         if kind not in SPECIFIC_INFO_FIELDS:
-            self.problem(f"unknown specific_info kind {_short(kind)}")
+            self.problem(f"unknown specific_info kind {short(kind)}")
             return False
         fields = {"kind": "str", **SPECIFIC_INFO_FIELDS[kind]}
         if not self.fields_ok(info, fields, f"specific_info {kind}"):
@@ -351,73 +264,16 @@ class _EventChecker:
         else:
             self.step_count -= 1
 
-    # --- values -------------------------------------------------------
-
-    def check_value(self, value):
-        if not isinstance(value, dict):
-            self.problem(f"a value must be an object, got {_short(value)}")
-            return
-        kind = value.get("kind")
-        if kind in FORBIDDEN_VALUES:
-            self.problem(f"{kind} value must not be written: "
-                         f"{FORBIDDEN_VALUES[kind]}")
-            return
-        if kind not in VALUE_FIELDS:
-            self.problem(f"unknown value kind {_short(kind)}")
-            return
-        if "ref_id" in value:
-            self.problem("ref_id exists only in the spec, not in the "
-                         "Rust types")
-            return
-        fields = {"kind": "str", "type_id": "id", **VALUE_FIELDS[kind]}
-        if not self.fields_ok(value, fields, f"{kind} value"):
-            return
-        self.in_range("type_id", value["type_id"], len(self.types), "Type")
-        for name in NESTED_VALUE_LISTS:
-            for element in value.get(name, ()):
-                self.check_value(element)
-        for name in NESTED_VALUES:
-            if name in value:
-                self.check_value(value[name])
-        if kind == "Struct":
-            self.check_struct(value)
-        elif kind == "BigInt":
-            self.check_big_int(value)
-
-    def check_struct(self, value):
-        if (value["type_id"] >= len(self.types)
-                or self.types[value["type_id"]] is None):
-            return
-        info = self.types[value["type_id"]]["specific_info"]
-        if info.get("kind") != "Struct":
-            self.problem(f"Struct value of type {value['type_id']}, whose "
-                         f"specific_info is not Struct")
-        elif len(info["fields"]) != len(value["field_values"]):
-            self.problem(f"Struct value has {len(value['field_values'])} "
-                         f"field values, its type {value['type_id']} has "
-                         f"{len(info['fields'])} fields")
-
-    def check_big_int(self, value):
-        try:
-            binascii.a2b_base64(value["b"], strict_mode=True)
-        except (binascii.Error, ValueError):
-            self.problem(f"BigInt.b is not padded standard base64: "
-                         f"{_short(value['b'])}")
-
-
-def _short(obj, limit=80):
-    text = json.dumps(obj, ensure_ascii=True)
-    return text if len(text) <= limit else text[:limit] + "..."
-
-
 def check_events(events):
     """Check a decoded trace.json event array.
 
-    Return (problems, the strings of its Path events in order).
+    Return the checker: its `problems`, and the tables that the extension
+    file refers to: `paths` (the Path strings), `types` (the Type bodies),
+    `function_count` and `step_count`.
     """
     checker = _EventChecker()
     checker.run(events)
-    return checker.problems, checker.paths
+    return checker
 
 
 def check_metadata(metadata):
@@ -440,7 +296,9 @@ def check_metadata(metadata):
                                        {"name": str, "version": str})
     problems += _check_optional_object(metadata, "exit_status",
                                        {"code": int})
-    return problems
+    problems += _check_optional_object(metadata, "thread",
+                                       {"index": int, "ident": int})
+    return problems + _thread_folders(metadata)[1]
 
 
 def _check_optional_object(metadata, key, field_types):
@@ -455,6 +313,25 @@ def _check_optional_object(metadata, key, field_types):
             or isinstance(block.get(name), bool)]
 
 
+def _thread_folders(metadata):
+    """The folders of the other threads' traces that the metadata lists,
+    and the problems of that list."""
+    threads = metadata.get("threads", [])
+    if not isinstance(threads, list):
+        return [], ["trace_metadata.json: threads must be an array"]
+    folders, problems = [], []
+    for thread in threads:
+        if (isinstance(thread, dict) and is_int(thread.get("index"))
+                and is_int(thread.get("ident"))
+                and thread.get("folder") == f"threads/{thread['index']}"):
+            folders.append(thread["folder"])
+        else:
+            problems.append(f"trace_metadata.json: threads entry "
+                            f"{short(thread)} must be {{index, ident, "
+                            f"folder: \"threads/<index>\"}}")
+    return folders, problems
+
+
 def check_paths(paths, path_events):
     """Return the problems of trace_paths.json against the Path events."""
     if not (isinstance(paths, list)
@@ -462,8 +339,8 @@ def check_paths(paths, path_events):
                     for p in paths)):
         return ["trace_paths.json: must be an array of absolute paths"]
     if paths != path_events:
-        return [f"trace_paths.json: {_short(paths)} differs from the Path "
-                f"events {_short(path_events)}"]
+        return [f"trace_paths.json: {short(paths)} differs from the Path "
+                f"events {short(path_events)}"]
     return []
 
 
@@ -482,10 +359,19 @@ def check_trace_folder(folder):
         return problems
     for name, document in documents.items():
         problems += _lone_surrogate_problems(name, document)
-    event_problems, path_events = check_events(documents["trace.json"])
-    return (problems + event_problems
-            + check_metadata(documents["trace_metadata.json"])
-            + check_paths(documents["trace_paths.json"], path_events))
+    trace = check_events(documents["trace.json"])
+    metadata = documents["trace_metadata.json"]
+    problems += (trace.problems + check_metadata(metadata)
+                 + check_paths(documents["trace_paths.json"], trace.paths))
+    if (folder / EXTENSION_FILE).exists():
+        problems += check_extension(folder / EXTENSION_FILE, trace.types,
+                                    trace.function_count, len(trace.paths),
+                                    trace.step_count)
+    if isinstance(metadata, dict):
+        for thread_folder in _thread_folders(metadata)[0]:
+            problems += [f"{thread_folder}: {problem}" for problem
+                         in check_trace_folder(folder / thread_folder)]
+    return problems
 
 
 def validate_trace_folder(folder):
@@ -499,7 +385,8 @@ def main(argv=None):
     parser = argparse.ArgumentParser(
         prog="python -m python_ct.trace_check",
         description="Check CodeTracer trace folders (trace.json, "
-                    "trace_metadata.json, trace_paths.json).")
+                    "trace_metadata.json, trace_paths.json, "
+                    "trace_extension.jsonl, threads/<n>/).")
     parser.add_argument("folders", nargs="+", type=Path, metavar="FOLDER")
     args = parser.parse_args(argv)
     status = 0
