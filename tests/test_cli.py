@@ -74,10 +74,15 @@ def test_unicode_paths_and_arguments(record, tmp_path):
     assert recording.trace.trace_paths == [str(program)]
 
 
-def test_installed_trace_checker(record_program, run_unrecorded):
+def test_installed_trace_checker(record_program, python_ct, tmp_path):
+    """python-ct's own tools run unrecorded: checking the default trace
+    folder must not record over it."""
     folder = record_program("five.py").folder
-    process = run_unrecorded("-m", "python_ct.trace_check", folder)
+    before = (folder / "trace.json").read_bytes()
+    process = run([python_ct, "-m", "python_ct.trace_check", folder],
+                  program_env(CODETRACER_DB_TRACE_PATH=str(folder)), tmp_path)
     assert outcome(process) == (f"{folder}: OK\n", "", 0)
+    assert (folder / "trace.json").read_bytes() == before
 
 
 def test_unwritable_folder_is_reported(python_ct, tmp_path):
