@@ -270,3 +270,36 @@ def test_switches(record_program, switches, kinds):
         recorded.add("value")
     assert recorded == kinds
     assert recording.trace.calls_named("main")[0].args == {"x": 4, "y": 5}
+
+
+def test_compiler_details_do_not_show(record_program):
+    """Values and stores the compiler adds are left out; values consumed
+    where a new line starts stay on the step of their own line."""
+    recording = record_program("tricky_values.py")
+    assert recording.stdout == (
+        "(1, 2) 1 (5, [0, 1]) ([1, 2, 3], {'x': 1, 'y': 2}, (1, 3))\n")
+    ext = extension(recording)
+    steps = recording.trace.steps
+    # A call spread over lines: each argument on the step of its line.
+    assert [(ext.source_text(v.site), v.value, steps[v.step].line)
+            for v in ext.values if v.site.function == "<__main__>"][:3] == [
+        ("alpha(1)", 1, 37), ("alpha(2)", 2, 38),
+        ("compute(\n    alpha(1),\n    alpha(2),\n)", (1, 2), 36)]
+    # The program's own `x = None; del x` is kept.
+    assert stores(ext, "cleared") == [
+        ("x", None, (10, 4, 10, 5)), ("x", "del", (11, 8, 11, 9)),
+        ("y", 1, (12, 4, 12, 5))]
+    # The comprehension's variable, but not the outer x it puts back.
+    assert [(a.target, a.value) for a in ext.assignments
+            if a.site.function == "shadow"] == [
+        ("x", 5), ("x", 0), ("x", 1), ("r", [0, 1])]
+    # Displays with starred parts: the finished value only.
+    assert [(ext.source_text(v.site), v.value) for v in ext.values
+            if v.site.function == "displays"] == [
+        ("[1, 2, *a]", [1, 2, 3]),
+        ('{"x": 1, **b}', [("x", 1), ("y", 2)]),
+        ("(1, *a)", (1, 3)),
+        ("items, merged, packed", ([1, 2, 3], [("x", 1), ("y", 2)], (1, 3)))]
+    # throw() is recorded once, not also as a raise at the yield.
+    assert [(e.kind, e.function, e.type) for e in ext.exceptions] == [
+        ("throw", "thrower", "KeyError"), ("handled", "thrower", "KeyError")]

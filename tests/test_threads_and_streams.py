@@ -4,7 +4,8 @@ recorded on the steps that use them, stdin included."""
 import json
 
 from conftest import PROGRAMS, checked_trace
-from python_ct.trace_model import STDERR, STDOUT, TraceModel
+from python_ct.extension import Extension
+from python_ct.trace_model import STDERR, STDOUT
 
 STDIN = 3   # EventLogKind Read
 
@@ -51,3 +52,19 @@ def test_standard_streams_are_recorded_on_their_steps(record_program, stock_pyth
         (STDOUT, "stdout", "raw out\n", 9),
         (STDERR, "stderr", "raw err \u00e9\n", 10),
         (STDOUT, "stdout", "hello Ada, 2 more lines\n", 11)]
+
+
+def test_threads_running_one_function_share_nothing(record_program):
+    """Two threads switching often inside one function: each thread's
+    trace names the function once and defines each site once."""
+    recording = record_program("threads_interleaved.py")
+    assert recording.stdout == "done\n"
+    for folder in ("threads/1", "threads/2"):
+        trace = checked_trace(recording.folder / folder, recording.process)
+        names = [e["Function"]["name"] for e in trace.raw_events if "Function" in e]
+        assert sorted(names) == sorted(set(names)) and "work" in names
+        ext = Extension.load(recording.folder / folder)
+        assert [a.value for a in ext.assignments if a.target == "total"][-1] \
+            == sum(range(5000))
+        positions = [(s.op, s.line, s.column, s.target) for s in ext.sites.values()]
+        assert len(positions) == len(set(positions))

@@ -2,6 +2,17 @@
 
 #include "code_info.h"
 
+/* The ids a code object has in one thread's trace, while another
+   thread's are current. */
+typedef struct TraceIds {
+    int serial;
+    Py_ssize_t path_id;
+    Py_ssize_t function_id;
+    Py_ssize_t *varname_ids;
+    int *site_ids;
+    struct TraceIds *next;
+} TraceIds;
+
 static Py_ssize_t extra_index = -1;
 static PyObject *skipped_prefixes;   /* tuple of str, each ending with "/" */
 static PyObject *recorded_pseudo_file;
@@ -15,6 +26,13 @@ free_code_info(void *ptr)
         PyMem_Free(info->varname_ids);
         PyMem_Free(info->site_ids);
         PyMem_Free(info->probes);
+        while (info->other_traces != NULL) {
+            TraceIds *saved = info->other_traces;
+            info->other_traces = saved->next;
+            PyMem_Free(saved->varname_ids);
+            PyMem_Free(saved->site_ids);
+            PyMem_Free(saved);
+        }
         PyMem_Free(info);
     }
 }
@@ -163,13 +181,33 @@ code_info_get(PyCodeObject *code)
 }
 
 void
-code_info_reset_ids(CodeInfo *info, int serial)
+code_info_switch_ids(CodeInfo *info, int serial)
 {
+    TraceIds *current = info->serial >= 0 ? PyMem_Malloc(sizeof(TraceIds)) : NULL;
+    if (current != NULL) {
+        *current = (TraceIds){info->serial, info->path_id, info->function_id,
+                              info->varname_ids, info->site_ids, info->other_traces};
+        info->other_traces = current;
+    }
+    else {
+        PyMem_Free(info->varname_ids);
+        PyMem_Free(info->site_ids);
+    }
     info->serial = serial;
     info->path_id = -1;
     info->function_id = -1;
-    PyMem_Free(info->varname_ids);
     info->varname_ids = NULL;
-    PyMem_Free(info->site_ids);
     info->site_ids = NULL;
+    for (TraceIds **link = &info->other_traces; *link != NULL; link = &(*link)->next) {
+        TraceIds *saved = *link;
+        if (saved->serial == serial) {
+            info->path_id = saved->path_id;
+            info->function_id = saved->function_id;
+            info->varname_ids = saved->varname_ids;
+            info->site_ids = saved->site_ids;
+            *link = saved->next;
+            PyMem_Free(saved);
+            return;
+        }
+    }
 }

@@ -16,12 +16,14 @@ typedef struct CodeInfo_ {
        (code_sites.h); NULL if no probes are wanted. */
     struct Probe_ *probes;
     Py_ssize_t ncodeunits;
-    /* The ids below belong to the trace of this ThreadRecording serial. */
+    /* The ids below belong to the trace of this ThreadRecording serial;
+       those of other threads' traces wait in other_traces. */
     int serial;
     Py_ssize_t path_id;
     Py_ssize_t function_id;
     Py_ssize_t *varname_ids;    /* per localsplus slot; -1 = not interned */
     int *site_ids;              /* per code unit and site role; -1 = none yet */
+    struct TraceIds *other_traces;
 } CodeInfo;
 
 /* Rules for what is user code.  `stdlib_dir` and `prefix` are skipped;
@@ -35,14 +37,15 @@ void code_info_clear_configuration(void);
    memory error (exception set). */
 CodeInfo *code_info_get(PyCodeObject *code);
 
-void code_info_reset_ids(CodeInfo *info, int serial);
+void code_info_switch_ids(CodeInfo *info, int serial);
 
-/* Make the cached ids those of the trace with this serial. */
+/* Make the cached ids those of the trace with this serial (each thread's
+   trace has its own). */
 static inline void
 code_info_sync(CodeInfo *info, int serial)
 {
     if (info->serial != serial) {
-        code_info_reset_ids(info, serial);
+        code_info_switch_ids(info, serial);
     }
 }
 

@@ -45,7 +45,7 @@ produces_value(int op, int oparg)
     case LOAD_ATTR: case LOAD_SUPER_ATTR:
         return !(oparg & 1);          /* not the method-call form */
     case CALL_INTRINSIC_1:
-        return oparg == INTRINSIC_UNARY_POSITIVE;
+        return oparg == INTRINSIC_UNARY_POSITIVE || oparg == INTRINSIC_LIST_TO_TUPLE;
     }
     return 0;
 }
@@ -227,59 +227,178 @@ is_store_then_delete(int store, int del)
            (store == STORE_DEREF && del == DELETE_DEREF);
 }
 
-/* `except E as name:` ends with `name = None; del name`: housekeeping of
-   the compiler's, not the program's, so neither is recorded. */
+/* `except E as name:` ends with `name = None; del name`, after POP_EXCEPT
+   or at the entry of the handler that cleans up when the block raises:
+   housekeeping of the compiler's, so neither is recorded. */
 static int
 is_exception_name_cleanup(PyCodeObject *code, const Bytecode *bc, Py_ssize_t i,
-                          int op, int oparg, const Instruction *before)
+                          int op, int oparg, const Instruction *before,
+                          const uint8_t *arrival)
 {
-    if (before[0].op == LOAD_CONST && before[0].at >= 0) {
+    const Instruction *none;
+    if (before[0].op == LOAD_CONST) {           /* the store */
         Py_ssize_t next = i + 1 + _PyOpcode_Caches[op];
-        return next < bc->n && oparg_at(bc, next) == oparg &&
-               is_store_then_delete(op, bc->units[next].op.code) &&
-               PyTuple_GET_ITEM(code->co_consts, before[0].oparg) == Py_None;
+        if (next >= bc->n || oparg_at(bc, next) != oparg ||
+            !is_store_then_delete(op, bc->units[next].op.code))
+        {
+            return 0;
+        }
+        none = &before[0];
     }
-    return before[1].op == LOAD_CONST && before[0].oparg == oparg &&
-           is_store_then_delete(before[0].op, op) &&
-           PyTuple_GET_ITEM(code->co_consts, before[1].oparg) == Py_None;
+    else if (before[1].op == LOAD_CONST && before[0].oparg == oparg &&
+             is_store_then_delete(before[0].op, op))   /* the delete */
+    {
+        none = &before[1];
+    }
+    else {
+        return 0;
+    }
+    return PyTuple_GET_ITEM(code->co_consts, none->oparg) == Py_None &&
+           ((none + 1)->op == POP_EXCEPT || (arrival[none->at] & ARRIVAL_OTHER));
 }
 
-/* A `def` or `lambda` pushes its defaults, keyword defaults, annotations
- * and closure cells, then loads its code (at order[k]) and MAKE_FUNCTION
- * packs them, one SET_FUNCTION_ATTRIBUTE each.  The tuples and dicts built
- * for that are the compiler's: find the instructions that pushed those
- * pieces, walking back over the stack effects, and drop the value probes
- * on what follows them.  An expression inside a default (a call, say)
- * keeps its value. */
-static void
-drop_function_pieces(const Bytecode *bc, const Py_ssize_t *order, Py_ssize_t k,
-                     const uint8_t *arrival, Probe *probes)
+/* How many values an instruction takes off the stack and how many new
+   ones it puts there.  Those that update a collection in place count as
+   taking the collection and putting it back updated when it ends on top
+   (oparg 1), else as taking only their operand.  0 for an instruction
+   that reorders or duplicates values, which ends the walk below. */
+static int
+stack_effect(int op, int oparg, int *popped, int *pushed)
 {
-    Py_ssize_t make = order[k] + 1;
-    if (make >= bc->n || bc->units[make].op.code != MAKE_FUNCTION) {
+    switch (op) {
+    case LIST_APPEND: case LIST_EXTEND: case SET_ADD: case SET_UPDATE:
+    case DICT_UPDATE: case DICT_MERGE:
+        *popped = oparg == 1 ? 2 : 1;
+        *pushed = oparg == 1;
+        return 1;
+    case MAP_ADD:
+        *popped = oparg == 1 ? 3 : 2;
+        *pushed = oparg == 1;
+        return 1;
+    case SWAP: case COPY: case FOR_ITER: case SEND:
+        return 0;
+    }
+    *popped = _PyOpcode_num_popped(op, oparg);
+    *pushed = _PyOpcode_num_pushed(op, oparg);
+    return 1;
+}
+
+/* The order[] index of the instruction that pushed the value `depth`
+   places below the top of the stack when order[k] is about to run (0: the
+   top), found by walking back over stack effects; -1 if a jump target, an
+   instruction that reorders the stack, or the walk's limit is in the
+   way. */
+static Py_ssize_t
+pusher_of(const Bytecode *bc, const Py_ssize_t *order, Py_ssize_t k, int depth,
+          const uint8_t *arrival)
+{
+    int above = depth;      /* values above it right after order[m] */
+    for (Py_ssize_t m = k - 1; m >= 0 && k - m < 256; m--) {
+        Py_ssize_t j = order[m];
+        int popped, pushed;
+        if (!stack_effect(bc->units[j].op.code, oparg_at(bc, j), &popped, &pushed)) {
+            return -1;
+        }
+        if (above < pushed) {
+            return m;
+        }
+        above += popped - pushed;
+        if (arrival[j]) {
+            return -1;      /* a jump lands here: no straight line back */
+        }
+    }
+    return -1;
+}
+
+static int
+builds_display(int op, int oparg)
+{
+    switch (op) {
+    case BUILD_LIST: case BUILD_TUPLE: case BUILD_SET: case BUILD_MAP:
+    case BUILD_CONST_KEY_MAP: case LIST_EXTEND: case SET_UPDATE:
+    case DICT_UPDATE: case DICT_MERGE:
+        return 1;
+    case CALL_INTRINSIC_1:
+        return oparg == INTRINSIC_LIST_TO_TUPLE;
+    }
+    return 0;
+}
+
+/* The value at `depth` when order[k] runs is an intermediate the compiler
+   builds: drop the value probe after the instruction that pushed it
+   (if `only_displays`, only when that instruction builds a display). */
+static void
+drop_value_at(const Bytecode *bc, const Py_ssize_t *order, Py_ssize_t k, int depth,
+              const uint8_t *arrival, Probe *probes, int only_displays)
+{
+    Py_ssize_t m = pusher_of(bc, order, k, depth, arrival);
+    if (m < 0) {
         return;
     }
-    int need = 0;
-    for (Py_ssize_t j = make + 1; j < bc->n && bc->units[j].op.code == SET_FUNCTION_ATTRIBUTE; j++) {
-        need++;
+    Py_ssize_t j = order[m];
+    if (!only_displays || builds_display(bc->units[j].op.code, oparg_at(bc, j))) {
+        probes[order[m + 1]].roles &= (uint8_t)~(PROBE_VALUE | PROBE_MERGE);
     }
-    int skip = 0;
-    for (Py_ssize_t m = k - 1; m >= 0 && need > 0 && k - m < 256; m--) {
-        Py_ssize_t j = order[m];
-        int op = bc->units[j].op.code, oparg = oparg_at(bc, j);
-        int pushed = _PyOpcode_num_pushed(op, oparg);
-        int from_skip = pushed < skip ? pushed : skip;
-        skip -= from_skip;
-        int pieces = pushed - from_skip < need ? pushed - from_skip : need;
-        if (pieces > 0) {
-            probes[order[m + 1]].roles &= (uint8_t)~(PROBE_VALUE | PROBE_MERGE);
-            need -= pieces;
+}
+
+/* Intermediate values that order[k] consumes and the program never sees:
+ * - a display being filled: `[1, *a]` is BUILD_LIST, LIST_EXTEND (and a
+ *   CALL_INTRINSIC_1 LIST_TO_TUPLE for a tuple); only the full one counts;
+ * - the argument tuple and keyword dict CALL_FUNCTION_EX is given for
+ *   `f(*a, **k)`;
+ * - the defaults, keyword defaults, annotations and closure cells a `def`
+ *   or `lambda` packs before MAKE_FUNCTION, one SET_FUNCTION_ATTRIBUTE
+ *   each, when order[k] loads the function's code.
+ * An expression written by the program inside them keeps its value. */
+static void
+drop_intermediate_values(PyCodeObject *code, const Bytecode *bc, const Py_ssize_t *order,
+                         Py_ssize_t k, const uint8_t *arrival, Probe *probes)
+{
+    Py_ssize_t i = order[k];
+    int op = bc->units[i].op.code, oparg = oparg_at(bc, i);
+    switch (op) {
+    case LIST_EXTEND: case SET_UPDATE: case DICT_UPDATE: case DICT_MERGE:
+        drop_value_at(bc, order, k, oparg, arrival, probes, 0);
+        return;
+    case CALL_INTRINSIC_1:
+        if (oparg == INTRINSIC_LIST_TO_TUPLE) {
+            drop_value_at(bc, order, k, 0, arrival, probes, 0);
         }
-        skip += _PyOpcode_num_popped(op, oparg);
-        if (arrival[j]) {
-            break;          /* a jump: the stack is no longer a straight line */
+        return;
+    case CALL_FUNCTION_EX:
+        for (int depth = 0; depth <= (oparg & 1); depth++) {
+            drop_value_at(bc, order, k, depth, arrival, probes, 1);
         }
+        return;
+    case LOAD_CONST:
+        if (PyCode_Check(PyTuple_GET_ITEM(code->co_consts, oparg)) &&
+            i + 1 < bc->n && bc->units[i + 1].op.code == MAKE_FUNCTION)
+        {
+            for (Py_ssize_t j = i + 2;
+                 j < bc->n && bc->units[j].op.code == SET_FUNCTION_ATTRIBUTE; j++)
+            {
+                drop_value_at(bc, order, k, (int)(j - i - 2), arrival, probes, 0);
+            }
+        }
+        return;
     }
+}
+
+/* The instruction at code unit t, past any EXTENDED_ARG prefixes. */
+static Py_ssize_t
+past_prefixes(const Bytecode *bc, Py_ssize_t t)
+{
+    while (t < bc->n && bc->units[t].op.code == EXTENDED_ARG) {
+        t++;
+    }
+    return t;
+}
+
+static int
+next_op_is(const Bytecode *bc, Py_ssize_t i, int op)
+{
+    Py_ssize_t next = i + 1 + _PyOpcode_Caches[bc->units[i].op.code];
+    return next < bc->n && bc->units[next].op.code == op;
 }
 
 static void
@@ -302,10 +421,13 @@ code_sites_analyse(PyCodeObject *code, CodeInfo *info, int stores, int values)
     Probe *probes = PyMem_Calloc((size_t)bc.n + 1, sizeof(Probe));
     uint8_t *arrival = PyMem_Calloc((size_t)bc.n + 1, 1);
     Py_ssize_t *order = PyMem_Calloc((size_t)bc.n + 1, sizeof(Py_ssize_t));
-    if (probes == NULL || arrival == NULL || order == NULL) {
+    /* Variables a comprehension saves and puts back (LOAD_FAST_AND_CLEAR). */
+    uint8_t *cleared = PyMem_Calloc((size_t)code->co_nlocalsplus + 1, 1);
+    if (probes == NULL || arrival == NULL || order == NULL || cleared == NULL) {
         PyMem_Free(probes);
         PyMem_Free(arrival);
         PyMem_Free(order);
+        PyMem_Free(cleared);
         Py_DECREF(holder);
         PyErr_NoMemory();
         return -1;
@@ -316,6 +438,10 @@ code_sites_analyse(PyCodeObject *code, CodeInfo *info, int stores, int values)
     Py_ssize_t start = 0;      /* of the current instruction's prefixes */
     Py_ssize_t collection = -1;   /* BUILD_LIST/SET/MAP of a comprehension */
     Py_ssize_t count = 0;         /* instructions in order[] */
+    /* Where a comprehension's loop ends, it stores its result and puts its
+       saved variables back: STORE_FAST, SWAP and POP_TOP from there on. */
+    Py_ssize_t restores_from = -1;
+    int restoring = 0;
     for (Py_ssize_t i = 0; i < bc.n; i++) {
         int op = bc.units[i].op.code;
         if (op == EXTENDED_ARG) {
@@ -323,9 +449,16 @@ code_sites_analyse(PyCodeObject *code, CodeInfo *info, int stores, int values)
         }
         int oparg = oparg_at(&bc, i);
         order[count++] = i;
+        if (op == LOAD_FAST_AND_CLEAR) {
+            cleared[oparg] = 1;
+        }
+        restoring = i == restores_from ||
+                    (restoring && (op == STORE_FAST || op == SWAP || op == POP_TOP));
         Probe *probe = &probes[i];
         if (stores && !is_bookkeeping_store(code, op, oparg, before) &&
-            !is_exception_name_cleanup(code, &bc, i, op, oparg, before))
+            !is_exception_name_cleanup(code, &bc, i, op, oparg, before, arrival) &&
+            !(op == STORE_FAST && cleared[oparg] &&
+              (restoring || next_op_is(&bc, i, RERAISE))))
         {
             probe->roles |= store_role(op);
         }
@@ -349,30 +482,31 @@ code_sites_analyse(PyCodeObject *code, CodeInfo *info, int stores, int values)
                 }
             }
         }
-        if (values && op == LOAD_CONST && PyCode_Check(PyTuple_GET_ITEM(code->co_consts, oparg))) {
-            drop_function_pieces(&bc, order, count - 1, arrival, probes);
+        if (values) {
+            drop_intermediate_values(code, &bc, order, count - 1, arrival, probes);
         }
         if (op == SWAP && prev->oparg == 0 &&
             (prev->op == BUILD_LIST || prev->op == BUILD_SET || prev->op == BUILD_MAP))
         {
             collection = prev->at;    /* an inlined comprehension's */
         }
-        if (values && op == FOR_ITER && collection >= 0 &&
+        if (op == FOR_ITER && collection >= 0 &&
             before[0].op == GET_ITER && before[1].op == SWAP && before[2].at == collection)
         {
             /* Where the comprehension's loop ends, its result is on top. */
-            Py_ssize_t end = jump_target(&bc, i) + 2;
-            if (end < bc.n) {
+            Py_ssize_t end = past_prefixes(&bc, jump_target(&bc, i) + 2);
+            if (values && end < bc.n) {
                 probes[end].roles &= (uint8_t)~PROBE_MERGE;
                 set_producer(&probes[end], end, collection);
             }
+            restores_from = end;
             collection = -1;
         }
         if (values && (op == POP_JUMP_IF_FALSE || op == POP_JUMP_IF_TRUE) &&
             prev->op == TO_BOOL && before[1].op == COPY && before[1].oparg == 1)
         {
-            Py_ssize_t end = jump_target(&bc, i);
-            if (end < bc.n && !(arrival[end] & ARRIVAL_OTHER)) {
+            Py_ssize_t end = past_prefixes(&bc, jump_target(&bc, i));
+            if (end < bc.n && !(arrival[jump_target(&bc, i)] & ARRIVAL_OTHER)) {
                 probes[end].roles |= PROBE_BOOL_OP;
                 probes[end].aux = (int32_t)before[1].at;
             }
@@ -386,7 +520,7 @@ code_sites_analyse(PyCodeObject *code, CodeInfo *info, int stores, int values)
     for (Py_ssize_t i = 0; i < bc.n; i += 1 + _PyOpcode_Caches[bc.units[i].op.code]) {
         int op = bc.units[i].op.code;
         if (is_followable_jump(op)) {
-            Py_ssize_t target = jump_target(&bc, i);
+            Py_ssize_t target = past_prefixes(&bc, jump_target(&bc, i));
             if (target >= 0 && target < bc.n && (probes[target].roles & PROBE_MERGE)) {
                 probes[i].roles |= PROBE_JUMP;
                 probes[i].aux = (int32_t)target;
@@ -395,6 +529,7 @@ code_sites_analyse(PyCodeObject *code, CodeInfo *info, int stores, int values)
     }
     PyMem_Free(arrival);
     PyMem_Free(order);
+    PyMem_Free(cleared);
     Py_DECREF(holder);
     PyMem_Free(info->probes);
     info->probes = probes;

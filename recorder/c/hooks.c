@@ -189,8 +189,7 @@ record_entry(ThreadRecording *tr, _PyInterpreterFrame *frame, CodeInfo *info)
     }
     tw_step(w, path_id, code->co_firstlineno);
     tw_call(w, function_id, nargs, ids, values->data, offsets);
-    tr->open_frames[tr->depth].frame = frame;
-    tr->open_frames[tr->depth].step = w->steps - 1;
+    tr->open_frames[tr->depth] = (OpenFrame){frame, w->steps - 1, w->steps - 1, -1};
     tr->depth++;
     PyErr_Clear();
 }
@@ -204,14 +203,19 @@ record_variable(ThreadRecording *tr, Py_ssize_t varname_id, PyObject *value)
     tw_value(&tr->writer, varname_id, scratch->data, scratch->len);
 }
 
+/* A step for the line starting at code unit `unit`. */
 static void
-record_step(ThreadRecording *tr, _PyInterpreterFrame *frame, CodeInfo *info, int line)
+record_step(ThreadRecording *tr, _PyInterpreterFrame *frame, CodeInfo *info,
+            int unit, int line)
 {
     PyCodeObject *code = _PyFrame_GetCode(frame);
     TraceWriter *w = &tr->writer;
     tw_step(w, code_path_id(tr, info, code), line);
-    if (tr->depth > 0 && tr->open_frames[tr->depth - 1].frame == frame) {
-        tr->open_frames[tr->depth - 1].step = w->steps - 1;
+    OpenFrame *of = open_frame(tr, frame);
+    if (of != NULL) {
+        of->previous_step = of->step;
+        of->step = w->steps - 1;
+        of->line_unit = unit;
     }
     PyObject *ns = frame_namespace(frame);
     if (ns != NULL) {
@@ -312,6 +316,7 @@ on_resume(PyThreadState *tstate, _PyInterpreterFrame *frame,
         if (event == PY_MONITORING_EVENT_PY_THROW) {
             record_exception(tr, current_step(tr, frame), "throw", info->function_id, arg);
             tr->thrown = arg;
+            tr->thrown_into = frame;
         }
     }
     return CONTINUE;
@@ -335,7 +340,14 @@ on_frame_exit(PyThreadState *tstate, _PyInterpreterFrame *frame,
         Py_ssize_t path_id = code_path_id(tr, info, _PyFrame_GetCode(frame));
         Py_ssize_t function_id = code_function_id(tr, info, frame, _PyFrame_GetCode(frame), path_id);
         record_exception(tr, current_step(tr, frame), "unwind", function_id, arg);
+        /* The caller, past the C code (a next(), a sort key call) that
+           called this frame, if any. */
+        _PyInterpreterFrame *caller = frame->previous;
+        while (caller != NULL && caller->owner == FRAME_OWNED_BY_CSTACK) {
+            caller = caller->previous;
+        }
         tr->unwinding = arg;
+        tr->unwinding_into = caller;
     }
     record_exit(tr, frame, arg);
     return CONTINUE;
@@ -352,8 +364,8 @@ on_line(PyThreadState *tstate, _PyInterpreterFrame *frame,
     ThreadRecording *tr = info ? thread_recording_of(tstate) : NULL;
     if (tr != NULL) {
         PyCodeObject *code = _PyFrame_GetCode(frame);
-        int line = _Py_Instrumentation_GetLine(code, (int)(instr - _PyCode_CODE(code)));
-        record_step(tr, frame, info, line);
+        int unit = (int)(instr - _PyCode_CODE(code));
+        record_step(tr, frame, info, unit, _Py_Instrumentation_GetLine(code, unit));
     }
     return CONTINUE;
 }

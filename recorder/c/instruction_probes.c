@@ -136,7 +136,11 @@ on_instruction(PyThreadState *tstate, _PyInterpreterFrame *frame,
     }
     const Probe *probe = &info->probes[i];
     PyObject **sp = frame->localsplus + frame->stacktop;
-    long long step = current_step(tr, frame);
+    OpenFrame *of = open_frame(tr, frame);
+    long long step = of != NULL ? of->step : tr->writer.steps - 1;
+    /* A value consumed where a new line starts was produced on the line
+       before: the LINE event of this instruction has already fired. */
+    long long value_step = of != NULL && of->line_unit == i ? of->previous_step : step;
     if (probe->roles & PROBE_VALUE) {
         int jumped_here = (probe->roles & PROBE_MERGE) &&
                           tr->jump_frame == frame && tr->jump_target == i;
@@ -144,11 +148,11 @@ on_instruction(PyThreadState *tstate, _PyInterpreterFrame *frame,
             tr->jump_frame = NULL;
         }
         else {
-            record_value(tr, info, frame, i, SITE_VALUE, step, sp[-1]);
+            record_value(tr, info, frame, i, SITE_VALUE, value_step, sp[-1]);
         }
     }
     if (probe->roles & PROBE_BOOL_OP) {
-        record_value(tr, info, frame, i, SITE_BOOL_OP, step, sp[-1]);
+        record_value(tr, info, frame, i, SITE_BOOL_OP, value_step, sp[-1]);
     }
     if ((probe->roles & PROBE_JUMP) && jump_taken(code, i, sp)) {
         tr->jump_frame = frame;

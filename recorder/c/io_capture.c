@@ -10,15 +10,21 @@
 #include "recorder.h"
 #include "pycore_ctrecord.h"      // _PyIO_TextWriteHook
 
+/* The hooks are process-wide; only the main interpreter is recorded.  The
+   caller's exception, if one is set, is kept. */
 static void
 record_io(int kind, PyObject *text)
 {
-    ThreadRecording *tr = thread_recording_of(PyThreadState_Get());
-    if (tr == NULL) {
+    if (PyInterpreterState_Get() != PyInterpreterState_Main()) {
         return;
     }
-    recorder_write_header(tr, recorder.fallback_path);
-    tw_io(&tr->writer, kind, text);
+    PyObject *exc = PyErr_GetRaisedException();
+    ThreadRecording *tr = thread_recording_of(PyThreadState_Get());
+    if (tr != NULL) {
+        recorder_write_header(tr, recorder.fallback_path);
+        tw_io(&tr->writer, kind, text);
+    }
+    PyErr_SetRaisedException(exc);
 }
 
 static void
@@ -55,7 +61,6 @@ on_fd_write(int fd, const char *data, Py_ssize_t len)
         record_io(fd == 1 ? EVENT_KIND_WRITE : EVENT_KIND_WRITE_OTHER, text);
         Py_DECREF(text);
     }
-    PyErr_Clear();
     PyErr_SetRaisedException(exc);
 }
 

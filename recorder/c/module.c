@@ -396,6 +396,7 @@ _PyCtRecord_StartFromConfig(const PyConfig *config)
         report_start_failure("cannot create the trace folder");
         return -1;
     }
+    thread_recordings_remove_stale(recorder.folder);
     ThreadRecording *main_thread = thread_recording_create(PyThreadState_Get(), recorder.folder);
     if (main_thread == NULL) {
         report_start_failure("cannot write the trace into");

@@ -18,6 +18,11 @@
 typedef struct {
     _PyInterpreterFrame *frame;
     long long step;             /* index in trace.json of its current step */
+    /* The step before, and the code unit whose LINE event began `step`:
+       a value produced on the line before and consumed by that
+       instruction belongs to the step before. */
+    long long previous_step;
+    int line_unit;
 } OpenFrame;
 
 typedef struct {
@@ -40,12 +45,15 @@ typedef struct {
     size_t *arg_offsets;
     int arg_capacity;
     int header_written;
-    /* The exception that last left a frame: if the caller then reports it
-       raised, it propagated. Compared, never dereferenced. */
+    /* The exception that last left a recorded frame, and that frame's
+       caller: if the caller next reports it raised, it propagated.  The
+       exception thrown into a generator, and the generator's frame: its
+       raise at the yield is the throw, recorded already.  Compared, never
+       dereferenced. */
     PyObject *unwinding;
-    /* The exception thrown into a generator: its raise at the yield is
-       the throw already recorded.  Compared, never dereferenced. */
+    _PyInterpreterFrame *unwinding_into;
     PyObject *thrown;
+    _PyInterpreterFrame *thrown_into;
     /* A probed jump about to land on a PROBE_MERGE (code_sites.h). */
     _PyInterpreterFrame *jump_frame;
     int jump_target;
@@ -91,6 +99,8 @@ thread_recording_of(PyThreadState *tstate)
    failures.  Return -1 if a write failed. */
 int thread_recordings_close(void);
 void thread_recordings_free(void);
+/* Remove the thread folders an earlier recording left in `folder`. */
+void thread_recordings_remove_stale(const char *folder);
 /* Drop every thread's trace without writing (a forked child). */
 void thread_recordings_abandon(void);
 /* Return None from the frames whose Calls are still open. */
@@ -101,14 +111,22 @@ void recorder_write_header(ThreadRecording *tr, PyObject *path);
 /* trace_metadata.json and trace_paths.json of a thread's folder. */
 int recorder_write_metadata(ThreadRecording *tr, PyObject *paths);
 
+/* The frame's entry in the open frames, or NULL. */
+static inline OpenFrame *
+open_frame(ThreadRecording *tr, _PyInterpreterFrame *frame)
+{
+    if (tr->depth > 0 && tr->open_frames[tr->depth - 1].frame == frame) {
+        return &tr->open_frames[tr->depth - 1];
+    }
+    return NULL;
+}
+
 /* The step that records from `frame` belong to. */
 static inline long long
 current_step(ThreadRecording *tr, _PyInterpreterFrame *frame)
 {
-    if (tr->depth > 0 && tr->open_frames[tr->depth - 1].frame == frame) {
-        return tr->open_frames[tr->depth - 1].step;
-    }
-    return tr->writer.steps - 1;
+    OpenFrame *of = open_frame(tr, frame);
+    return of != NULL ? of->step : tr->writer.steps - 1;
 }
 
 /* The file name of a code object as the trace shows it (hooks.c). */

@@ -13,6 +13,7 @@
 
 #include <errno.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 static int
 add_thread(ThreadRecording *tr)
@@ -163,4 +164,31 @@ thread_recordings_abandon(void)
         }
     }
     thread_recordings_free();
+}
+
+/* Thread folders an earlier recording left in `folder` would read as this
+   recording's threads: remove the files python-ct writes there, and the
+   folders once empty. */
+void
+thread_recordings_remove_stale(const char *folder)
+{
+    static const char *const files[] = {
+        "trace.json", "trace_metadata.json", "trace_paths.json", EXTENSION_FILE_NAME,
+    };
+    char path[4400];
+    for (int n = 1;; n++) {
+        snprintf(path, sizeof(path), "%s/threads/%d", folder, n);
+        struct stat st;
+        if (stat(path, &st) < 0 || !S_ISDIR(st.st_mode)) {
+            break;
+        }
+        for (size_t f = 0; f < sizeof(files) / sizeof(files[0]); f++) {
+            snprintf(path, sizeof(path), "%s/threads/%d/%s", folder, n, files[f]);
+            (void)unlink(path);
+        }
+        snprintf(path, sizeof(path), "%s/threads/%d", folder, n);
+        (void)rmdir(path);
+    }
+    snprintf(path, sizeof(path), "%s/threads", folder);
+    (void)rmdir(path);
 }
