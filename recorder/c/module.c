@@ -520,7 +520,9 @@ _PyCtRecord_Finish(void)
         recorder.exit_status = 128 + SIGINT;
     }
     end_thread_traces();
-    print_summary(thread_recordings_close() < 0);
+    int failed = thread_recordings_close() < 0;
+    output_streams_shutdown();
+    print_summary(failed);
     thread_recordings_free();
     code_info_clear_configuration();
     source_segments_clear();

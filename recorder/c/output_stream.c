@@ -4,7 +4,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 /* Return 0 or the errno of the failed write. */
@@ -40,22 +42,148 @@ stream_open(OutputStream *s, const char *folder, const char *name)
     return s->fd < 0 ? -1 : 0;
 }
 
+/* The writer thread and its queue of buffers to write, in order.  The
+   program's thread waits when MAX_QUEUED buffers are queued; written
+   buffers are kept as spares for the next ones. */
+#define BUFFER_SIZE ((1 << 20) + (1 << 16))     /* the threshold, and room */
+#define MAX_QUEUED 4
+
+typedef struct Job {
+    OutputStream *stream;
+    JsonBuffer buffer;
+    struct Job *next;
+} Job;
+
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t work_queued = PTHREAD_COND_INITIALIZER;
+static pthread_cond_t work_done = PTHREAD_COND_INITIALIZER;
+static Job *queue_head, *queue_tail;
+static int pending;               /* queued or being written */
+static JsonBuffer spares[MAX_QUEUED];
+static int nspares;
+static int writer_running, writer_stopping;
+static pthread_t writer;
+
+static void *
+writer_main(void *unused)
+{
+    pthread_mutex_lock(&lock);
+    for (;;) {
+        while (queue_head == NULL && !writer_stopping) {
+            pthread_cond_wait(&work_queued, &lock);
+        }
+        if (queue_head == NULL) {
+            break;
+        }
+        Job *job = queue_head;
+        queue_head = job->next;
+        if (queue_head == NULL) {
+            queue_tail = NULL;
+        }
+        OutputStream *s = job->stream;
+        int failed = s->write_error;
+        pthread_mutex_unlock(&lock);
+
+        long long written = 0;
+        int err = failed ? 0 : write_all(s->fd, job->buffer.data, job->buffer.len, &written);
+
+        pthread_mutex_lock(&lock);
+        s->bytes_written += written;
+        if (err && !s->write_error) {
+            s->write_error = err;
+        }
+        if (nspares < MAX_QUEUED) {
+            job->buffer.len = 0;
+            spares[nspares++] = job->buffer;
+        }
+        else {
+            jb_free(&job->buffer);      /* PyMem_Raw*: no GIL needed */
+        }
+        free(job);
+        pending--;
+        pthread_cond_broadcast(&work_done);
+    }
+    pthread_mutex_unlock(&lock);
+    return NULL;
+}
+
+/* Called with the lock held. */
+static int
+start_writer(void)
+{
+    if (!writer_running) {
+        writer_stopping = 0;
+        writer_running = pthread_create(&writer, NULL, writer_main, NULL) == 0;
+    }
+    return writer_running;
+}
+
+/* Write synchronously: no thread could be started. */
+static void
+write_now(OutputStream *s)
+{
+    if (!s->write_error) {
+        s->write_error = write_all(s->fd, s->out.data, s->out.len, &s->bytes_written);
+    }
+    s->out.len = 0;
+}
+
 void
 stream_flush(OutputStream *s)
 {
     if (s->out.failed && !s->io_error) {
         s->io_error = ENOMEM;
     }
-    if (!s->io_error && s->fd >= 0) {
-        s->io_error = write_all(s->fd, s->out.data, s->out.len, &s->bytes_written);
+    if (s->io_error || s->fd < 0 || s->out.len == 0) {
+        s->out.len = 0;
+        return;
     }
-    s->out.len = 0;
+    Job *job = malloc(sizeof(Job));
+    pthread_mutex_lock(&lock);
+    if (job == NULL || !start_writer()) {
+        pthread_mutex_unlock(&lock);
+        free(job);
+        write_now(s);
+        return;
+    }
+    while (pending >= MAX_QUEUED) {
+        pthread_cond_wait(&work_done, &lock);
+    }
+    *job = (Job){s, s->out, NULL};
+    if (queue_tail != NULL) {
+        queue_tail->next = job;
+    }
+    else {
+        queue_head = job;
+    }
+    queue_tail = job;
+    pending++;
+    s->out = nspares > 0 ? spares[--nspares] : (JsonBuffer){0};
+    pthread_cond_signal(&work_queued);
+    pthread_mutex_unlock(&lock);
+    /* Large enough not to grow before the next hand-over. */
+    (void)jb_reserve(&s->out, BUFFER_SIZE);
+}
+
+/* Wait until the writer thread has written everything queued. */
+static void
+drain(void)
+{
+    pthread_mutex_lock(&lock);
+    while (pending > 0) {
+        pthread_cond_wait(&work_done, &lock);
+    }
+    pthread_mutex_unlock(&lock);
 }
 
 int
 stream_close(OutputStream *s)
 {
     stream_flush(s);
+    drain();
+    if (!s->io_error) {
+        s->io_error = s->write_error;
+    }
     if (s->fd >= 0 && close(s->fd) < 0 && !s->io_error) {
         s->io_error = errno;
     }
@@ -72,6 +200,25 @@ stream_abandon(OutputStream *s)
         s->fd = -1;
     }
     jb_free(&s->out);
+}
+
+void
+output_streams_shutdown(void)
+{
+    pthread_mutex_lock(&lock);
+    int running = writer_running;
+    writer_stopping = 1;
+    pthread_cond_signal(&work_queued);
+    pthread_mutex_unlock(&lock);
+    if (running) {
+        pthread_join(writer, NULL);
+    }
+    pthread_mutex_lock(&lock);
+    writer_running = 0;
+    while (nspares > 0) {
+        jb_free(&spares[--nspares]);
+    }
+    pthread_mutex_unlock(&lock);
 }
 
 int

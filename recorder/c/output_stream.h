@@ -1,9 +1,11 @@
 /* An output file fed from a memory buffer.
  *
  * The recorder's writers append to `out` and call stream_event_done() after
- * each record; the buffer goes to the file once it holds FLUSH_THRESHOLD
- * bytes, so memory stays bounded whatever the trace length.  The first
- * failed write is remembered in io_error and later writes are skipped. */
+ * each record.  Once the buffer holds 1 MB it is handed to a background
+ * thread that writes it to the file, so the program's thread goes on while
+ * the kernel copies the data (on another core); at most a few buffers are
+ * queued, so memory stays bounded whatever the trace length.  The first
+ * failed write is remembered and later writes are skipped. */
 
 #ifndef CTRECORD_OUTPUT_STREAM_H
 #define CTRECORD_OUTPUT_STREAM_H
@@ -12,9 +14,11 @@
 
 typedef struct {
     int fd;
-    JsonBuffer out;              /* not yet written to fd */
-    long long bytes_written;
-    int io_error;                /* errno of the first failed write, or 0 */
+    JsonBuffer out;              /* not yet handed to the writer thread */
+    long long bytes_written;     /* read once the stream is closed */
+    int io_error;                /* errno of the first failure, or 0; final
+                                    once the stream is closed */
+    int write_error;             /* the writer thread's failure, or 0 */
 } OutputStream;
 
 /* Create folder/name.  On failure return -1 with errno set. */
@@ -31,8 +35,12 @@ stream_event_done(OutputStream *s)
 
 /* Flush and close.  Return -1 if any write failed (errno in io_error). */
 int stream_close(OutputStream *s);
-/* Close without writing what is buffered (a forked child must not write). */
+/* Close without writing what is buffered (a forked child must not write;
+   the writer thread does not exist there). */
 void stream_abandon(OutputStream *s);
+
+/* Stop the writer thread once every stream is closed. */
+void output_streams_shutdown(void);
 
 /* Write `content` to folder/name atomically (via a temporary file). */
 int write_file_atomically(const char *folder, const char *name, JsonBuffer *content);

@@ -53,6 +53,13 @@ tw_open(TraceWriter *w, const char *folder)
 static void
 clear_tables(TraceWriter *w)
 {
+    for (int i = 0; i < STRUCT_TYPE_CACHE_SIZE; i++) {
+        StructTypeEntry *entry = &w->struct_types[i];
+        for (Py_ssize_t f = 0; entry->type != NULL && f < entry->count; f++) {
+            Py_DECREF(entry->names[f]);
+        }
+        Py_CLEAR(entry->type);
+    }
     Py_CLEAR(w->path_ids);
     Py_CLEAR(w->paths);
     Py_CLEAR(w->type_ids);

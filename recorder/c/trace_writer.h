@@ -43,6 +43,18 @@ typedef enum {
     BUILTIN_COUNT
 } BuiltinType;
 
+/* A Struct type the writer interned, by the class and its field names
+   (strong references, so neither can be freed and its address reused). */
+#define STRUCT_TYPE_CACHE_SIZE 64
+#define STRUCT_TYPE_CACHE_FIELDS 8
+typedef struct {
+    PyTypeObject *type;          /* NULL: empty */
+    PyObject *names[STRUCT_TYPE_CACHE_FIELDS];
+    Py_ssize_t count;
+    Py_ssize_t hidden;
+    Py_ssize_t id;
+} StructTypeEntry;
+
 typedef struct {
     OutputStream stream;         /* trace.json */
     long long events;
@@ -57,6 +69,8 @@ typedef struct {
     long long steps;
     long long calls;
     long long returns;
+
+    StructTypeEntry struct_types[STRUCT_TYPE_CACHE_SIZE];
 
     /* Consecutive writes to one stream on one step become one event. */
     int pending_io_kind;         /* -1: none */

@@ -151,6 +151,15 @@ encode_int(Encoder *e, PyObject *obj)
     put_type_id(e, type_id);
 }
 
+/* The repr() text of recent floats, by their bits: a variable that keeps
+   its float from step to step is converted once. */
+#define FLOAT_TEXT_CACHE_SIZE 256
+static struct {
+    uint64_t bits;
+    uint8_t len;              /* 0: empty */
+    char text[32];
+} float_texts[FLOAT_TEXT_CACHE_SIZE];
+
 static void
 encode_float(Encoder *e, PyObject *obj)
 {
@@ -158,15 +167,29 @@ encode_float(Encoder *e, PyObject *obj)
        float is a Raw text with a float-kinded type (see the format doc). */
     Py_ssize_t type_id = type_id_for(e, Py_TYPE(obj), &PyFloat_Type,
                                      BUILTIN_FLOAT, TYPE_KIND_FLOAT);
-    char *text = PyOS_double_to_string(PyFloat_AS_DOUBLE(obj), 'r', 0,
-                                       Py_DTSF_ADD_DOT_0, NULL);
-    if (text == NULL) {
-        PyErr_Clear();
-        put_marker(e, "<float not readable>");
-        return;
+    double value = PyFloat_AS_DOUBLE(obj);
+    uint64_t bits;
+    memcpy(&bits, &value, sizeof(bits));
+    size_t slot = (size_t)((bits * 0x9E3779B97F4A7C15ULL) >> 56) % FLOAT_TEXT_CACHE_SIZE;
+    if (float_texts[slot].len == 0 || float_texts[slot].bits != bits) {
+        char *text = PyOS_double_to_string(value, 'r', 0, Py_DTSF_ADD_DOT_0, NULL);
+        if (text == NULL) {
+            PyErr_Clear();
+            put_marker(e, "<float not readable>");
+            return;
+        }
+        size_t len = strlen(text);
+        if (len >= sizeof(float_texts[slot].text)) {
+            put_raw_utf8(e, text, len, type_id);
+            PyMem_Free(text);
+            return;
+        }
+        memcpy(float_texts[slot].text, text, len);
+        float_texts[slot].len = (uint8_t)len;
+        float_texts[slot].bits = bits;
+        PyMem_Free(text);
     }
-    put_raw_utf8(e, text, strlen(text), type_id);
-    PyMem_Free(text);
+    put_raw_utf8(e, float_texts[slot].text, float_texts[slot].len, type_id);
 }
 
 static void
@@ -403,6 +426,77 @@ collect_dict_fields(Fields *f, PyObject *obj)
     }
 }
 
+/* The entry of the writer's Struct type cache for this class and these
+   fields: the matching one, or an emptied one to fill; NULL if they are
+   too many fields to cache. */
+static StructTypeEntry *
+struct_type_entry(TraceWriter *w, PyTypeObject *tp, const Fields *f)
+{
+    if (f->count > STRUCT_TYPE_CACHE_FIELDS) {
+        return NULL;
+    }
+    uintptr_t hash = (uintptr_t)tp ^ ((uintptr_t)f->hidden << 8) ^ (uintptr_t)f->count;
+    for (Py_ssize_t i = 0; i < f->count; i++) {
+        hash = hash * 31 + (uintptr_t)f->names[i];
+    }
+    StructTypeEntry *entry = &w->struct_types[(hash >> 4) % STRUCT_TYPE_CACHE_SIZE];
+    int same = entry->type == tp && entry->count == f->count && entry->hidden == f->hidden;
+    for (Py_ssize_t i = 0; same && i < f->count; i++) {
+        same = entry->names[i] == f->names[i];
+    }
+    if (!same && entry->type != NULL) {
+        for (Py_ssize_t i = 0; i < entry->count; i++) {
+            Py_DECREF(entry->names[i]);
+        }
+        Py_CLEAR(entry->type);
+    }
+    return entry;
+}
+
+static void
+remember_struct_type(StructTypeEntry *entry, PyTypeObject *tp, const Fields *f,
+                     Py_ssize_t id)
+{
+    entry->type = (PyTypeObject *)Py_NewRef(tp);
+    for (Py_ssize_t i = 0; i < f->count; i++) {
+        entry->names[i] = Py_NewRef(f->names[i]);
+    }
+    entry->count = f->count;
+    entry->hidden = f->hidden;
+    entry->id = id;
+}
+
+/* Intern the Struct type of an instance of `tp` with these fields. */
+static Py_ssize_t
+struct_type_id(Encoder *e, PyTypeObject *tp, const Fields *fields)
+{
+    Py_ssize_t field_type_id = tw_builtin_type_id(e->w, BUILTIN_OBJECT);
+    Py_ssize_t marker_type_id = tw_builtin_type_id(e->w, BUILTIN_MARKER);
+    JsonBuffer record = {0};
+    JB_LITERAL(&record, "{\"kind\":6,\"lang_type\":\"");
+    put_type_name_body(&record, tp);
+    JB_LITERAL(&record, "\",\"specific_info\":{\"kind\":\"Struct\",\"fields\":[");
+    for (Py_ssize_t i = 0; i < fields->count; i++) {
+        if (i) {
+            jb_putc(&record, ',');
+        }
+        JB_LITERAL(&record, "{\"name\":");
+        jb_unicode_string(&record, fields->names[i], PY_SSIZE_T_MAX);
+        JB_LITERAL(&record, ",\"type_id\":");
+        jb_int(&record, field_type_id);
+        jb_putc(&record, '}');
+    }
+    if (fields->hidden) {
+        JB_LITERAL(&record, ",{\"name\":\"\xe2\x80\xa6\",\"type_id\":");
+        jb_int(&record, marker_type_id);
+        jb_putc(&record, '}');
+    }
+    JB_LITERAL(&record, "]}}");
+    Py_ssize_t type_id = record.failed ? -1 : tw_type_id(e->w, record.data, record.len);
+    jb_free(&record);
+    return type_id;
+}
+
 static void
 encode_instance(Encoder *e, PyObject *obj)
 {
@@ -412,30 +506,20 @@ encode_instance(Encoder *e, PyObject *obj)
     collect_slot_fields(&fields, obj, name_objs, &n_name_objs);
     collect_dict_fields(&fields, obj);
 
-    Py_ssize_t field_type_id = tw_builtin_type_id(e->w, BUILTIN_OBJECT);
-    Py_ssize_t marker_type_id = tw_builtin_type_id(e->w, BUILTIN_MARKER);
-    JsonBuffer record = {0};
-    JB_LITERAL(&record, "{\"kind\":6,\"lang_type\":\"");
-    put_type_name_body(&record, Py_TYPE(obj));
-    JB_LITERAL(&record, "\",\"specific_info\":{\"kind\":\"Struct\",\"fields\":[");
-    for (Py_ssize_t i = 0; i < fields.count; i++) {
-        if (i) {
-            jb_putc(&record, ',');
+    /* Building and hashing the Type record is costly; instances of a
+       class mostly have the same fields. */
+    PyTypeObject *tp = Py_TYPE(obj);
+    StructTypeEntry *cached = struct_type_entry(e->w, tp, &fields);
+    Py_ssize_t type_id;
+    if (cached != NULL && cached->type != NULL) {
+        type_id = cached->id;
+    }
+    else {
+        type_id = struct_type_id(e, tp, &fields);
+        if (cached != NULL && type_id >= 0) {
+            remember_struct_type(cached, tp, &fields, type_id);
         }
-        JB_LITERAL(&record, "{\"name\":");
-        jb_unicode_string(&record, fields.names[i], PY_SSIZE_T_MAX);
-        JB_LITERAL(&record, ",\"type_id\":");
-        jb_int(&record, field_type_id);
-        jb_putc(&record, '}');
     }
-    if (fields.hidden) {
-        JB_LITERAL(&record, ",{\"name\":\"\xe2\x80\xa6\",\"type_id\":");
-        jb_int(&record, marker_type_id);
-        jb_putc(&record, '}');
-    }
-    JB_LITERAL(&record, "]}}");
-    Py_ssize_t type_id = record.failed ? -1 : tw_type_id(e->w, record.data, record.len);
-    jb_free(&record);
 
     JB_LITERAL(e->b, "{\"kind\":\"Struct\",\"field_values\":[");
     for (Py_ssize_t i = 0; i < fields.count; i++) {
