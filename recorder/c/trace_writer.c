@@ -60,6 +60,10 @@ clear_tables(TraceWriter *w)
         }
         Py_CLEAR(entry->type);
     }
+    for (int i = 0; i < STR_CACHE_SIZE; i++) {
+        Py_CLEAR(w->strs[i].str);
+        jb_free(&w->strs[i].record);
+    }
     Py_CLEAR(w->path_ids);
     Py_CLEAR(w->paths);
     Py_CLEAR(w->type_ids);

@@ -55,6 +55,14 @@ typedef struct {
     Py_ssize_t id;
 } StructTypeEntry;
 
+/* The encoded ValueRecord of a str seen recently (a strong reference, so
+   its address cannot be reused by another string while it is here). */
+#define STR_CACHE_SIZE 256
+typedef struct {
+    PyObject *str;               /* NULL: empty */
+    JsonBuffer record;
+} StrCacheEntry;
+
 typedef struct {
     OutputStream stream;         /* trace.json */
     long long events;
@@ -71,6 +79,7 @@ typedef struct {
     long long returns;
 
     StructTypeEntry struct_types[STRUCT_TYPE_CACHE_SIZE];
+    StrCacheEntry strs[STR_CACHE_SIZE];
 
     /* Consecutive writes to one stream on one step become one event. */
     int pending_io_kind;         /* -1: none */

@@ -192,14 +192,36 @@ encode_float(Encoder *e, PyObject *obj)
     put_raw_utf8(e, float_texts[slot].text, float_texts[slot].len, type_id);
 }
 
+/* Strings shorter than this are escaped again rather than cached. */
+#define STR_CACHE_MIN_LENGTH 16
+
 static void
 encode_str(Encoder *e, PyObject *obj)
 {
+    /* A string a variable keeps from step to step is escaped once. */
+    StrCacheEntry *cached = NULL;
+    if (PyUnicode_CheckExact(obj) && PyUnicode_GET_LENGTH(obj) >= STR_CACHE_MIN_LENGTH) {
+        cached = &e->w->strs[((uintptr_t)obj >> 4) % STR_CACHE_SIZE];
+        if (cached->str == obj) {
+            jb_put(e->b, cached->record.data, cached->record.len);
+            return;
+        }
+    }
+    size_t start = e->b->len;
     Py_ssize_t type_id = type_id_for(e, Py_TYPE(obj), &PyUnicode_Type,
                                      BUILTIN_STR, TYPE_KIND_STRING);
     JB_LITERAL(e->b, "{\"kind\":\"String\",\"text\":");
     jb_unicode_string(e->b, obj, VALUE_MAX_STRING);
     put_type_id(e, type_id);
+    if (cached != NULL && !e->b->failed) {
+        Py_XSETREF(cached->str, Py_NewRef(obj));
+        cached->record.len = 0;
+        jb_put(&cached->record, e->b->data + start, e->b->len - start);
+        if (cached->record.failed) {
+            Py_CLEAR(cached->str);
+            jb_free(&cached->record);
+        }
+    }
 }
 
 static void
