@@ -14,9 +14,13 @@ Configurations:
              (JSON), without assignments and subexpressions
   on-assign  on-base plus assignments
   on         everything: on-assign plus subexpression values (the default)
+  settrace   stock with a no-op sys.settrace tracer (bench/noop_tracer.py)
+  monitoring stock with no-op sys.monitoring callbacks for PY_START,
+             PY_RETURN and LINE (bench/noop_tracer.py)
   upstream   codetracer-python-recorder 0.3.0 on stock (--with-upstream)
 
 Usage: build/test-venv/bin/python bench/run.py [--rounds N] [--with-upstream]
+       [--configs on,settrace,...]
        [workload ...]
 """
 
@@ -39,6 +43,8 @@ RESULTS = Path(__file__).resolve().parent / "results"
 STOCK = ROOT / "build/stock/bin/python3"
 PYTHON_CT = ROOT / "build/install/bin/python-ct"
 UPSTREAM = ROOT / "build/upstream-venv/bin/python"
+TIME = "/usr/bin/time"        # GNU time (Debian package `time`)
+NOOP_TRACER = Path(__file__).resolve().parent / "noop_tracer.py"
 SUMMARY = re.compile(r"python-ct: trace in .* \((\d+) steps")
 
 
@@ -58,6 +64,8 @@ def command_for(config, workload, trace_dir):
         return [str(STOCK), str(workload)], env
     if config in PYTHON_CT_SWITCHES:
         return [str(PYTHON_CT), str(workload)], dict(env, **PYTHON_CT_SWITCHES[config])
+    if config in ("settrace", "monitoring"):
+        return [str(STOCK), str(NOOP_TRACER), config, str(workload)], env
     if config == "upstream":
         return [str(UPSTREAM), "-m", "codetracer_python_recorder", "--trace-dir",
                 str(trace_dir), "--format", "json", str(workload)], env
@@ -65,36 +73,46 @@ def command_for(config, workload, trace_dir):
 
 
 def run_once(config, workload):
-    """Wall time of one run, and for recordings the trace's steps and bytes."""
+    """Wall time and peak RSS (kB) of one run, and for recordings the
+    trace's steps and bytes."""
     trace_dir = Path(tempfile.mkdtemp(prefix="python-ct-bench-"))
     try:
         cmd, env = command_for(config, workload, trace_dir)
+        # GNU time reports the program's own peak RSS; the rusage of a
+        # child of this process would include this process's image, copied
+        # before the exec.
+        rss_file = trace_dir / "peak-rss"
+        cmd = [TIME, "-f", "%M", "-o", str(rss_file), *cmd]
         start = time.perf_counter()
         proc = subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL,
                               stderr=subprocess.PIPE, text=True)
         elapsed = time.perf_counter() - start
         if proc.returncode != 0:
             sys.exit(f"{config} {workload.name} failed:\n{proc.stderr}")
+        rss = int(rss_file.read_text().split()[-1])
+        rss_file.unlink()
         match = SUMMARY.search(proc.stderr)
         steps = int(match.group(1)) if match else None
         size = sum(f.stat().st_size for f in trace_dir.rglob("*") if f.is_file())
-        return elapsed, steps, size
+        return elapsed, rss, steps, size
     finally:
         shutil.rmtree(trace_dir, ignore_errors=True)
 
 
 def measure(configs, workloads, rounds):
     times = {(c, w.stem): [] for c in configs for w in workloads}
+    peak_rss = {}
     traces = {}
     for round_no in range(rounds):
         for workload in workloads:
             for config in configs:
-                elapsed, steps, size = run_once(config, workload)
+                elapsed, rss, steps, size = run_once(config, workload)
                 times[config, workload.stem].append(elapsed)
+                peak_rss[config, workload.stem] = max(rss, peak_rss.get((config, workload.stem), 0))
                 if steps:
                     traces[config, workload.stem] = (steps, size)
         print(f"round {round_no + 1}/{rounds} done", file=sys.stderr)
-    return times, traces
+    return times, peak_rss, traces
 
 
 def save_pyperf(configs, workloads, times):
@@ -110,7 +128,7 @@ def save_pyperf(configs, workloads, times):
                                                replace=True)
 
 
-def report(configs, workloads, times, traces):
+def report(configs, workloads, times, peak_rss, traces):
     header = f"{'workload':<14}" + "".join(f"{c:>17}" for c in configs)
     print("median wall time, seconds (ratio to stock)")
     print(header)
@@ -126,6 +144,11 @@ def report(configs, workloads, times, traces):
         print(f"{workload.stem:<14}" + "".join(f"{c:>17}" for c in cells))
     print(f"{'geomean':<14}" + "".join(
         f"{statistics.geometric_mean(ratios[c]):>16.2f}x" for c in configs))
+    print("peak RSS, MB")
+    print(f"{'workload':<14}" + "".join(f"{c:>17}" for c in configs))
+    for workload in workloads:
+        print(f"{workload.stem:<14}" + "".join(
+            f"{peak_rss[c, workload.stem] / 1024:>17.1f}" for c in configs))
     for (config, name), (steps, size) in sorted(traces.items()):
         print(f"{config} {name}: {steps} steps, {size} trace bytes, "
               f"{size / steps:.0f} bytes/step")
@@ -136,14 +159,20 @@ def main():
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--with-upstream", action="store_true")
+    parser.add_argument("--configs", help="comma-separated subset of the configurations")
     parser.add_argument("workloads", nargs="*")
     args = parser.parse_args()
+    if not Path(TIME).exists():
+        sys.exit(f"{TIME} (GNU time) is needed to measure peak RSS: apt-get install time")
     names = args.workloads or sorted(p.stem for p in WORKLOADS.glob("*.py"))
     workloads = [WORKLOADS / f"{name}.py" for name in names]
-    configs = ["stock", *PYTHON_CT_SWITCHES] + (["upstream"] if args.with_upstream else [])
-    times, traces = measure(configs, workloads, args.rounds)
+    configs = (["stock", *PYTHON_CT_SWITCHES, "settrace", "monitoring"]
+               + (["upstream"] if args.with_upstream else []))
+    if args.configs:
+        configs = ["stock"] + [c for c in args.configs.split(",") if c != "stock"]
+    times, peak_rss, traces = measure(configs, workloads, args.rounds)
     save_pyperf(configs, workloads, times)
-    report(configs, workloads, times, traces)
+    report(configs, workloads, times, peak_rss, traces)
 
 
 if __name__ == "__main__":
