@@ -68,3 +68,15 @@ def test_threads_running_one_function_share_nothing(record_program):
             == sum(range(5000))
         positions = [(s.op, s.line, s.column, s.target) for s in ext.sites.values()]
         assert len(positions) == len(set(positions))
+
+
+def test_a_forked_child_leaves_the_parents_trace_alone(record_program):
+    """The child stops recording; the parent's trace goes on after the
+    fork, and the trace writer's thread makes os.fork() no noisier."""
+    recording = record_program("forks.py")
+    assert sorted(recording.stdout.splitlines()) == ["child 45", "parent 1249975000"]
+    assert recording.stderr == ""
+    trace = recording.trace
+    assert [line for _, line in trace.locations("forks.py")][-4:] == [6, 7, 10, 11]
+    assert trace.output() == "parent 1249975000\n"
+    assert trace.steps[-1].values["total"] == 1249975000

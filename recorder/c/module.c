@@ -330,6 +330,20 @@ static PyMethodDef stop_in_child_def = {
     "_stop_in_child", stop_in_child, METH_NOARGS, NULL
 };
 
+/* The trace writer's thread is stopped (its queue written) before a fork:
+   a fork in a multi-threaded process makes os.fork() warn, which the
+   program would not do unrecorded.  It starts again when next needed. */
+static PyObject *
+stop_writer_before_fork(PyObject *module, PyObject *unused)
+{
+    output_streams_shutdown();
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef stop_writer_before_fork_def = {
+    "_stop_writer_before_fork", stop_writer_before_fork, METH_NOARGS, NULL
+};
+
 static int
 register_fork_handler(void)
 {
@@ -339,15 +353,18 @@ register_fork_handler(void)
         return -1;
     }
     PyObject *func = PyCFunction_New(&stop_in_child_def, NULL);
+    PyObject *before = PyCFunction_New(&stop_writer_before_fork_def, NULL);
     PyObject *register_at_fork = func ? PyObject_GetAttrString(posix, "register_at_fork") : NULL;
     PyObject *args = PyTuple_New(0);
-    PyObject *kwargs = func ? Py_BuildValue("{sO}", "after_in_child", func) : NULL;
+    PyObject *kwargs = func && before
+        ? Py_BuildValue("{sOsO}", "after_in_child", func, "before", before) : NULL;
     PyObject *res = register_at_fork && args && kwargs
         ? PyObject_Call(register_at_fork, args, kwargs) : NULL;
     Py_XDECREF(res);
     Py_XDECREF(kwargs);
     Py_XDECREF(args);
     Py_XDECREF(register_at_fork);
+    Py_XDECREF(before);
     Py_XDECREF(func);
     Py_DECREF(posix);
     return res ? 0 : -1;
