@@ -137,3 +137,26 @@ def test_command_mode_skips_generated_code(record):
     [path] = trace.paths
     assert path.endswith("/command.py")
     assert open(path).read().rstrip("\n") == code.rstrip("\n")
+
+
+def test_ctrl_c_interrupts_a_recorded_program(python_ct, tmp_path):
+    """Ctrl-C reaches the program while the trace writer's thread runs: a
+    sleep is cut short, the program dies of SIGINT as unrecorded, and the
+    trace up to there is valid."""
+    import json
+    import signal
+    import subprocess
+    folder = tmp_path / "trace"
+    process = subprocess.Popen(
+        [str(python_ct), str(PROGRAMS / "interrupted.py"), "--wait"],
+        env=program_env(CODETRACER_DB_TRACE_PATH=str(folder)),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert process.stdout.readline() == "ready\n"
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=20)
+    assert process.returncode == -signal.SIGINT
+    assert "KeyboardInterrupt" in stderr
+    trace = checked_trace(folder, process)
+    assert trace.steps[-1].line == 8
+    metadata = json.loads((folder / "trace_metadata.json").read_text())
+    assert metadata["exit_status"] == {"code": 128 + signal.SIGINT}

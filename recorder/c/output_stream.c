@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -107,13 +108,19 @@ writer_main(void *unused)
     return NULL;
 }
 
-/* Called with the lock held. */
+/* Called with the lock held.  The thread blocks every signal, so that
+   signals keep reaching the program's threads: a Ctrl-C must still
+   interrupt the main thread's sleep() or input(). */
 static int
 start_writer(void)
 {
     if (!writer_running) {
+        sigset_t all, old;
+        sigfillset(&all);
+        pthread_sigmask(SIG_BLOCK, &all, &old);
         writer_stopping = 0;
         writer_running = pthread_create(&writer, NULL, writer_main, NULL) == 0;
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
     }
     return writer_running;
 }

@@ -1,7 +1,7 @@
 import os
 
 total = 0
-for i in range(50000):
+for i in range(10000):
     total += i
 pid = os.fork()
 if pid == 0:
