@@ -19,8 +19,12 @@ Configurations:
              PY_RETURN and LINE (bench/noop_tracer.py)
   upstream   codetracer-python-recorder 0.3.0 on stock (--with-upstream)
 
+Workloads: bench/workloads/*.py, and with --pyperformance a subset of the
+pyperformance benchmarks (pip install pyperformance into the test venv),
+each run once in-process through bench/pyperf_shim/ instead of pyperf.
+
 Usage: build/test-venv/bin/python bench/run.py [--rounds N] [--with-upstream]
-       [--configs on,settrace,...]
+       [--configs on,settrace,...] [--pyperformance]
        [workload ...]
 """
 
@@ -44,6 +48,10 @@ STOCK = ROOT / "build/stock/bin/python3"
 PYTHON_CT = ROOT / "build/install/bin/python-ct"
 UPSTREAM = ROOT / "build/upstream-venv/bin/python"
 TIME = "/usr/bin/time"        # GNU time (Debian package `time`)
+PYPERF_SHIM = Path(__file__).resolve().parent / "pyperf_shim"
+# Pure-Python pyperformance benchmarks: numeric, object-oriented, recursive.
+PYPERFORMANCE = ["nbody", "richards", "float", "spectral_norm", "deltablue",
+                 "nqueens", "fannkuch", "raytrace"]
 NOOP_TRACER = Path(__file__).resolve().parent / "noop_tracer.py"
 SUMMARY = re.compile(r"python-ct: trace in .* \((\d+) steps")
 
@@ -59,7 +67,8 @@ PYTHON_CT_SWITCHES = {
 
 def command_for(config, workload, trace_dir):
     """The command line and environment of one run."""
-    env = dict(os.environ, CODETRACER_DB_TRACE_PATH=str(trace_dir))
+    env = dict(os.environ, CODETRACER_DB_TRACE_PATH=str(trace_dir),
+               PYTHONPATH=str(PYPERF_SHIM))
     if config == "stock":
         return [str(STOCK), str(workload)], env
     if config in PYTHON_CT_SWITCHES:
@@ -97,6 +106,23 @@ def run_once(config, workload):
         return elapsed, rss, steps, size
     finally:
         shutil.rmtree(trace_dir, ignore_errors=True)
+
+
+def pyperformance_workloads(folder):
+    """Copy the chosen pyperformance benchmark scripts into `folder` as
+    <name>.py: outside site-packages, python-ct records them."""
+    try:
+        import pyperformance
+    except ImportError:
+        sys.exit("--pyperformance needs pyperformance: "
+                 "build/test-venv/bin/python -m pip install pyperformance")
+    benchmarks = Path(pyperformance.__file__).parent / "data-files" / "benchmarks"
+    copies = []
+    for name in PYPERFORMANCE:
+        copy = folder / f"{name}.py"
+        shutil.copyfile(benchmarks / f"bm_{name}" / "run_benchmark.py", copy)
+        copies.append(copy)
+    return copies
 
 
 def measure(configs, workloads, rounds):
@@ -160,12 +186,16 @@ def main():
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--with-upstream", action="store_true")
     parser.add_argument("--configs", help="comma-separated subset of the configurations")
+    parser.add_argument("--pyperformance", action="store_true",
+                        help="also run a subset of the pyperformance benchmarks")
     parser.add_argument("workloads", nargs="*")
     args = parser.parse_args()
     if not Path(TIME).exists():
         sys.exit(f"{TIME} (GNU time) is needed to measure peak RSS: apt-get install time")
     names = args.workloads or sorted(p.stem for p in WORKLOADS.glob("*.py"))
     workloads = [WORKLOADS / f"{name}.py" for name in names]
+    if args.pyperformance:
+        workloads += pyperformance_workloads(Path(tempfile.mkdtemp(prefix="python-ct-pyperformance-")))
     configs = (["stock", *PYTHON_CT_SWITCHES, "settrace", "monitoring"]
                + (["upstream"] if args.with_upstream else []))
     if args.configs:
