@@ -2,10 +2,10 @@
  * they are recorded as. */
 
 #include "code_sites.h"
+#include "bytecode.h"
 #include "frame_reader.h"
 #include "source_segments.h"
 
-#include "pycore_code.h"              // _PyCode_GetCode()
 #include "pycore_intrinsics.h"        // INTRINSIC_UNARY_POSITIVE
 #include "pycore_opcode_metadata.h"   // _PyOpcode_Caches, OPCODE_HAS_JUMP
 #include "pycore_opcode_utils.h"      // RESUME_AFTER_YIELD
@@ -57,37 +57,6 @@ is_class_body(PyCodeObject *code)
            !PyUnicode_EqualToUTF8(code->co_name, "<module>");
 }
 
-typedef struct {
-    const _Py_CODEUNIT *units;
-    Py_ssize_t n;
-} Bytecode;
-
-/* The deoptimized instructions of `code`; *holder keeps them alive. */
-static int
-get_bytecode(PyCodeObject *code, Bytecode *bc, PyObject **holder)
-{
-    *holder = _PyCode_GetCode(code);
-    if (*holder == NULL) {
-        return -1;
-    }
-    bc->units = (const _Py_CODEUNIT *)PyBytes_AS_STRING(*holder);
-    bc->n = PyBytes_GET_SIZE(*holder) / (Py_ssize_t)sizeof(_Py_CODEUNIT);
-    return 0;
-}
-
-/* Opcode and full argument (EXTENDED_ARG prefixes included) at unit i. */
-static int
-oparg_at(const Bytecode *bc, Py_ssize_t i)
-{
-    int oparg = bc->units[i].op.arg;
-    int shift = 8;
-    for (Py_ssize_t j = i - 1; j >= 0 && bc->units[j].op.code == EXTENDED_ARG; j--) {
-        oparg |= bc->units[j].op.arg << shift;
-        shift += 8;
-    }
-    return oparg;
-}
-
 static int
 read_varint(const unsigned char **p, const unsigned char *end)
 {
@@ -126,7 +95,7 @@ jump_target(const Bytecode *bc, Py_ssize_t i)
 {
     int op = bc->units[i].op.code;
     Py_ssize_t next = i + 1 + _PyOpcode_Caches[op];
-    int oparg = oparg_at(bc, i);
+    int oparg = bytecode_oparg(bc, i);
     if (op == JUMP_BACKWARD || op == JUMP_BACKWARD_NO_INTERRUPT) {
         return next - oparg;
     }
@@ -238,7 +207,7 @@ is_exception_name_cleanup(PyCodeObject *code, const Bytecode *bc, Py_ssize_t i,
     const Instruction *none;
     if (before[0].op == LOAD_CONST) {           /* the store */
         Py_ssize_t next = i + 1 + _PyOpcode_Caches[op];
-        if (next >= bc->n || oparg_at(bc, next) != oparg ||
+        if (next >= bc->n || bytecode_oparg(bc, next) != oparg ||
             !is_store_then_delete(op, bc->units[next].op.code))
         {
             return 0;
@@ -296,7 +265,7 @@ pusher_of(const Bytecode *bc, const Py_ssize_t *order, Py_ssize_t k, int depth,
     for (Py_ssize_t m = k - 1; m >= 0 && k - m < 256; m--) {
         Py_ssize_t j = order[m];
         int popped, pushed;
-        if (!stack_effect(bc->units[j].op.code, oparg_at(bc, j), &popped, &pushed)) {
+        if (!stack_effect(bc->units[j].op.code, bytecode_oparg(bc, j), &popped, &pushed)) {
             return -1;
         }
         if (above < pushed) {
@@ -336,7 +305,7 @@ drop_value_at(const Bytecode *bc, const Py_ssize_t *order, Py_ssize_t k, int dep
         return;
     }
     Py_ssize_t j = order[m];
-    if (!only_displays || builds_display(bc->units[j].op.code, oparg_at(bc, j))) {
+    if (!only_displays || builds_display(bc->units[j].op.code, bytecode_oparg(bc, j))) {
         probes[order[m + 1]].roles &= (uint8_t)~(PROBE_VALUE | PROBE_MERGE);
     }
 }
@@ -355,7 +324,7 @@ drop_intermediate_values(PyCodeObject *code, const Bytecode *bc, const Py_ssize_
                          Py_ssize_t k, const uint8_t *arrival, Probe *probes)
 {
     Py_ssize_t i = order[k];
-    int op = bc->units[i].op.code, oparg = oparg_at(bc, i);
+    int op = bc->units[i].op.code, oparg = bytecode_oparg(bc, i);
     switch (op) {
     case LIST_EXTEND: case SET_UPDATE: case DICT_UPDATE: case DICT_MERGE:
         drop_value_at(bc, order, k, oparg, arrival, probes, 0);
@@ -413,9 +382,8 @@ set_producer(Probe *probe, Py_ssize_t i, Py_ssize_t producer)
 int
 code_sites_analyse(PyCodeObject *code, CodeInfo *info, int stores, int values)
 {
-    PyObject *holder;
     Bytecode bc;
-    if (get_bytecode(code, &bc, &holder) < 0) {
+    if (bytecode_get(code, &bc) < 0) {
         return -1;
     }
     Probe *probes = PyMem_Calloc((size_t)bc.n + 1, sizeof(Probe));
@@ -428,7 +396,7 @@ code_sites_analyse(PyCodeObject *code, CodeInfo *info, int stores, int values)
         PyMem_Free(arrival);
         PyMem_Free(order);
         PyMem_Free(cleared);
-        Py_DECREF(holder);
+        bytecode_release(&bc);
         PyErr_NoMemory();
         return -1;
     }
@@ -447,7 +415,7 @@ code_sites_analyse(PyCodeObject *code, CodeInfo *info, int stores, int values)
         if (op == EXTENDED_ARG) {
             continue;
         }
-        int oparg = oparg_at(&bc, i);
+        int oparg = bytecode_oparg(&bc, i);
         order[count++] = i;
         if (op == LOAD_FAST_AND_CLEAR) {
             cleared[oparg] = 1;
@@ -530,7 +498,7 @@ code_sites_analyse(PyCodeObject *code, CodeInfo *info, int stores, int values)
     PyMem_Free(arrival);
     PyMem_Free(order);
     PyMem_Free(cleared);
-    Py_DECREF(holder);
+    bytecode_release(&bc);
     PyMem_Free(info->probes);
     info->probes = probes;
     info->ncodeunits = bc.n;
@@ -593,7 +561,7 @@ define_site(ThreadRecording *tr, CodeInfo *info, _PyInterpreterFrame *frame,
 {
     PyCodeObject *code = _PyFrame_GetCode(frame);
     Py_ssize_t path_id = code_path_id(tr, info, code);
-    Py_ssize_t function_id = code_function_id(tr, info, frame, code, path_id);
+    Py_ssize_t function_id = code_function_id(tr, info, frame);
     if (path_id < 0 || function_id < 0) {
         return -1;
     }
@@ -608,7 +576,7 @@ define_site(ThreadRecording *tr, CodeInfo *info, _PyInterpreterFrame *frame,
                         range_of(code, info->probes[i].aux), NULL);
     }
     int op = bc->units[i].op.code;
-    int oparg = oparg_at(bc, i);
+    int oparg = bytecode_oparg(bc, i);
     const char *kind = store_role(op) == PROBE_STORE ? "store" : "delete";
     SourceRange range = range_of(code, i);
     PyObject *target = target_text(code, op, oparg, range);
@@ -641,14 +609,13 @@ code_site_id(ThreadRecording *tr, CodeInfo *info, _PyInterpreterFrame *frame,
     }
     int *slot = &info->site_ids[SITE_ROLES * i + role];
     if (*slot < 0) {
-        PyObject *holder;
         Bytecode bc;
-        if (get_bytecode(_PyFrame_GetCode(frame), &bc, &holder) < 0) {
+        if (bytecode_get(_PyFrame_GetCode(frame), &bc) < 0) {
             PyErr_Clear();
             return -1;
         }
         *slot = define_site(tr, info, frame, &bc, i, role);
-        Py_DECREF(holder);
+        bytecode_release(&bc);
         PyErr_Clear();
     }
     return *slot;

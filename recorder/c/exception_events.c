@@ -7,37 +7,9 @@
 #include "code_info.h"
 #include "value_encoder.h"
 
-#include "pycore_code.h"              // _PyCode_GetCode()
+#include "bytecode.h"
 #include "pycore_intrinsics.h"        // INTRINSIC_STOPITERATION_ERROR
 #include "pycore_opcode_metadata.h"   // _PyOpcode_Caches
-
-/* The deoptimized instructions of a code object: instrumentation and
-   specialization undone, inline caches zeroed, so every unit is either an
-   instruction or an empty CACHE. */
-typedef struct {
-    PyObject *holder;
-    const _Py_CODEUNIT *units;
-    int n;
-} Deopted;
-
-static int
-deopt(PyCodeObject *code, Deopted *d)
-{
-    d->holder = _PyCode_GetCode(code);
-    if (d->holder == NULL) {
-        PyErr_Clear();
-        return -1;
-    }
-    d->units = (const _Py_CODEUNIT *)PyBytes_AS_STRING(d->holder);
-    d->n = (int)(PyBytes_GET_SIZE(d->holder) / (Py_ssize_t)sizeof(_Py_CODEUNIT));
-    return 0;
-}
-
-static int
-op_at(const Deopted *d, int i)
-{
-    return i >= 0 && i < d->n ? d->units[i].op.code : CACHE;
-}
 
 /* Handlers the compiler adds that only pass an exception on, so that their
    catch and re-raise are not the program's: `COPY 3; POP_EXCEPT;
@@ -45,19 +17,19 @@ op_at(const Deopted *d, int i)
    `CALL_INTRINSIC_1 STOPITERATION_ERROR; RERAISE 1` around every generator
    and coroutine body.  `i` is where the handler starts. */
 static int
-is_pass_through_handler(const Deopted *d, int i)
+is_pass_through_handler(const Bytecode *bc, Py_ssize_t i)
 {
-    if (op_at(d, i) == COPY && op_at(d, i + 1) == POP_EXCEPT) {
-        return op_at(d, i + 2) == RERAISE;
+    if (bytecode_op(bc, i) == COPY && bytecode_op(bc, i + 1) == POP_EXCEPT) {
+        return bytecode_op(bc, i + 2) == RERAISE;
     }
-    return op_at(d, i) == CALL_INTRINSIC_1 &&
-           d->units[i].op.arg == INTRINSIC_STOPITERATION_ERROR &&
-           op_at(d, i + 1) == RERAISE;
+    return bytecode_op(bc, i) == CALL_INTRINSIC_1 &&
+           bytecode_oparg(bc, i) == INTRINSIC_STOPITERATION_ERROR &&
+           bytecode_op(bc, i + 1) == RERAISE;
 }
 
 /* The RERAISE at i ends a pass-through handler. */
 static int
-ends_pass_through_handler(const Deopted *d, int i)
+ends_pass_through_handler(const Bytecode *bc, Py_ssize_t i)
 {
     return is_pass_through_handler(d, i - 2) || is_pass_through_handler(d, i - 1);
 }
@@ -66,13 +38,13 @@ ends_pass_through_handler(const Deopted *d, int i)
    a for loop or an await consumes there: how iteration ends, not an
    error. */
 static int
-ends_iteration(const Deopted *d, int i, PyObject *exc)
+ends_iteration(const Bytecode *bc, Py_ssize_t i, PyObject *exc)
 {
     if (!PyObject_TypeCheck(exc, (PyTypeObject *)PyExc_StopIteration)) {
         return 0;
     }
-    for (int start = 0; start < d->n; start += 1 + _PyOpcode_Caches[op_at(d, start)]) {
-        int op = op_at(d, start);
+    for (Py_ssize_t start = 0; start < bc->n; start += 1 + _PyOpcode_Caches[bytecode_op(bc, start)]) {
+        int op = bytecode_op(bc, start);
         if (i <= start + _PyOpcode_Caches[op]) {
             return i >= start && (op == FOR_ITER || op == SEND || op == END_ASYNC_FOR);
         }
@@ -122,8 +94,9 @@ on_exception_event(PyThreadState *tstate, _PyInterpreterFrame *frame,
     }
     PyCodeObject *code = _PyFrame_GetCode(frame);
     int i = (int)(instr - _PyCode_CODE(code));
-    Deopted d;
-    if (deopt(code, &d) < 0) {
+    Bytecode bc;
+    if (bytecode_get(code, &bc) < 0) {
+        PyErr_Clear();
         return 0;
     }
     const char *kind = NULL;
@@ -132,27 +105,25 @@ on_exception_event(PyThreadState *tstate, _PyInterpreterFrame *frame,
         if (arg == tr->thrown && frame == tr->thrown_into) {
             /* throw()'s exception, raised at the yield: recorded as such. */
         }
-        else if (!ends_iteration(&d, i, arg)) {
+        else if (!ends_iteration(&bc, i, arg)) {
             kind = arg == tr->unwinding && frame == tr->unwinding_into
                 ? "propagate" : "raise";
         }
         break;
     case PY_MONITORING_EVENT_RERAISE:
-        kind = ends_pass_through_handler(&d, i) ? NULL : "reraise";
+        kind = ends_pass_through_handler(&bc, i) ? NULL : "reraise";
         break;
     default:
-        kind = is_pass_through_handler(&d, i) ? NULL : "handled";
+        kind = is_pass_through_handler(&bc, i) ? NULL : "handled";
         break;
     }
-    Py_DECREF(d.holder);
+    bytecode_release(&bc);
     tr->thrown = NULL;
     tr->unwinding = NULL;
     if (kind == NULL) {
         return 0;
     }
-    Py_ssize_t path_id = code_path_id(tr, info, code);
-    Py_ssize_t function_id = code_function_id(tr, info, frame, code, path_id);
-    record_exception(tr, current_step(tr, frame), kind, function_id, arg);
+    record_exception(tr, current_step(tr, frame), kind, code_function_id(tr, info, frame), arg);
     PyErr_Clear();
     return 0;
 }

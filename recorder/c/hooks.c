@@ -76,9 +76,10 @@ function_name(_PyInterpreterFrame *frame, PyCodeObject *code)
 }
 
 Py_ssize_t
-code_function_id(ThreadRecording *tr, CodeInfo *info, _PyInterpreterFrame *frame,
-                 PyCodeObject *code, Py_ssize_t path_id)
+code_function_id(ThreadRecording *tr, CodeInfo *info, _PyInterpreterFrame *frame)
 {
+    PyCodeObject *code = _PyFrame_GetCode(frame);
+    Py_ssize_t path_id = code_path_id(tr, info, code);
     if (path_id < 0) {
         return -1;
     }
@@ -164,7 +165,7 @@ record_entry(ThreadRecording *tr, _PyInterpreterFrame *frame, CodeInfo *info)
     TraceWriter *w = &tr->writer;
     JsonBuffer *values = &tr->scratch;
     Py_ssize_t path_id = code_path_id(tr, info, code);
-    Py_ssize_t function_id = code_function_id(tr, info, frame, code, path_id);
+    Py_ssize_t function_id = code_function_id(tr, info, frame);
     int nparams = frame_parameter_count(code);
     if (function_id < 0 || !reserve_call_space(tr, nparams)) {
         PyErr_Clear();
@@ -314,7 +315,8 @@ on_resume(PyThreadState *tstate, _PyInterpreterFrame *frame,
     if (tr != NULL) {
         record_entry(tr, frame, info);
         if (event == PY_MONITORING_EVENT_PY_THROW) {
-            record_exception(tr, current_step(tr, frame), "throw", info->function_id, arg);
+            record_exception(tr, current_step(tr, frame), "throw",
+                             code_function_id(tr, info, frame), arg);
             tr->thrown = arg;
             tr->thrown_into = frame;
         }
@@ -337,9 +339,8 @@ on_frame_exit(PyThreadState *tstate, _PyInterpreterFrame *frame,
         return CONTINUE;
     }
     if (event == PY_MONITORING_EVENT_PY_UNWIND) {
-        Py_ssize_t path_id = code_path_id(tr, info, _PyFrame_GetCode(frame));
-        Py_ssize_t function_id = code_function_id(tr, info, frame, _PyFrame_GetCode(frame), path_id);
-        record_exception(tr, current_step(tr, frame), "unwind", function_id, arg);
+        record_exception(tr, current_step(tr, frame), "unwind",
+                         code_function_id(tr, info, frame), arg);
         /* The caller, past the C code (a next(), a sort key call) that
            called this frame, if any. */
         _PyInterpreterFrame *caller = frame->previous;

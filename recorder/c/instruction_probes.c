@@ -137,7 +137,7 @@ on_instruction(PyThreadState *tstate, _PyInterpreterFrame *frame,
     const Probe *probe = &info->probes[i];
     PyObject **sp = frame->localsplus + frame->stacktop;
     OpenFrame *of = open_frame(tr, frame);
-    long long step = of != NULL ? of->step : tr->writer.steps - 1;
+    long long step = current_step(tr, frame);
     /* A value consumed where a new line starts was produced on the line
        before: the LINE event of this instruction has already fired. */
     long long value_step = of != NULL && of->line_unit == i ? of->previous_step : step;

@@ -203,6 +203,16 @@ put_json_key(JsonBuffer *b, const char *key)
     jb_putc(b, ':');
 }
 
+/* `{"index":N,"ident":M`, for the object that describes a thread. */
+static void
+put_thread_identity(JsonBuffer *b, ThreadRecording *tr)
+{
+    JB_LITERAL(b, "{\"index\":");
+    jb_int(b, tr->index);
+    JB_LITERAL(b, ",\"ident\":");
+    jb_int(b, (long long)tr->ident);
+}
+
 static int
 write_metadata(ThreadRecording *tr, int finished)
 {
@@ -240,10 +250,7 @@ write_metadata(ThreadRecording *tr, int finished)
     }
     JB_LITERAL(&b, ",");
     put_json_key(&b, "thread");
-    JB_LITERAL(&b, "{\"index\":");
-    jb_int(&b, tr->index);
-    JB_LITERAL(&b, ",\"ident\":");
-    jb_int(&b, (long long)tr->ident);
+    put_thread_identity(&b, tr);
     JB_LITERAL(&b, "}");
     if (finished && tr->index == 0 && recorder.nthreads > 1) {
         /* Where the other threads' traces are. */
@@ -255,10 +262,7 @@ write_metadata(ThreadRecording *tr, int finished)
             if (i > 1) {
                 jb_putc(&b, ',');
             }
-            JB_LITERAL(&b, "{\"index\":");
-            jb_int(&b, other->index);
-            JB_LITERAL(&b, ",\"ident\":");
-            jb_int(&b, (long long)other->ident);
+            put_thread_identity(&b, other);
             JB_LITERAL(&b, ",\"folder\":\"threads/");
             jb_int(&b, other->index);
             JB_LITERAL(&b, "\"}");

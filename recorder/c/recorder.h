@@ -136,8 +136,7 @@ PyObject *code_absolute_path(PyCodeObject *code);
 struct CodeInfo_;
 Py_ssize_t code_path_id(ThreadRecording *tr, struct CodeInfo_ *info, PyCodeObject *code);
 Py_ssize_t code_function_id(ThreadRecording *tr, struct CodeInfo_ *info,
-                            _PyInterpreterFrame *frame, PyCodeObject *code,
-                            Py_ssize_t path_id);
+                            _PyInterpreterFrame *frame);
 
 /* Monitoring callbacks (hooks.c). */
 int hooks_install(void);
