@@ -31,7 +31,7 @@ is_pass_through_handler(const Bytecode *bc, Py_ssize_t i)
 static int
 ends_pass_through_handler(const Bytecode *bc, Py_ssize_t i)
 {
-    return is_pass_through_handler(d, i - 2) || is_pass_through_handler(d, i - 1);
+    return is_pass_through_handler(bc, i - 2) || is_pass_through_handler(bc, i - 1);
 }
 
 /* A StopIteration raised at code unit i (any unit of the instruction) that
