@@ -82,6 +82,7 @@ HEADER_PACKAGES = {
     "ncurses.h": "libncurses-dev",
     "uuid/uuid.h": "uuid-dev",
     "gdbm.h": "libgdbm-dev",
+    "zstd.h": "libzstd-dev",   # python-ct's CTFS writer (trace.ct)
 }
 COMMAND_PACKAGES = {
     "make": "make",

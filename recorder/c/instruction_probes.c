@@ -21,7 +21,7 @@ put_value(ThreadRecording *tr, PyObject *obj)
 {
     JsonBuffer *scratch = &tr->scratch;
     scratch->len = 0;
-    encode_value(&tr->writer, scratch, obj);
+    encode_value_json(&tr->writer, scratch, obj);
     ext_json(&tr->ext, scratch->data, scratch->len);
 }
 

@@ -78,6 +78,10 @@ put_ascii_escaped(JsonBuffer *b, unsigned char c)
 void
 jb_utf8_body(JsonBuffer *b, const char *s, size_t n)
 {
+    if (b->plain) {
+        jb_put(b, s, n);
+        return;
+    }
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
         if (c < 0x80) {
@@ -102,7 +106,12 @@ put_code_point(JsonBuffer *b, Py_UCS4 ch)
 {
     char u[4];
     if (ch < 0x80) {
-        put_ascii_escaped(b, (unsigned char)ch);
+        if (b->plain) {
+            jb_putc(b, (char)ch);
+        }
+        else {
+            put_ascii_escaped(b, (unsigned char)ch);
+        }
     }
     else if (ch < 0x800) {
         u[0] = (char)(0xc0 | (ch >> 6));
@@ -113,7 +122,7 @@ put_code_point(JsonBuffer *b, Py_UCS4 ch)
         /* A lone surrogate: show it as Python would in a repr. */
         char esc[7] = {'\\', '\\', 'u', HEX[(ch >> 12) & 15], HEX[(ch >> 8) & 15],
                        HEX[(ch >> 4) & 15], HEX[ch & 15]};
-        jb_put(b, esc, 7);
+        jb_put(b, esc + b->plain, 7 - b->plain);
     }
     else if (ch < 0x10000) {
         u[0] = (char)(0xe0 | (ch >> 12));

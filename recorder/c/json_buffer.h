@@ -14,6 +14,8 @@ typedef struct {
     size_t len;
     size_t cap;
     int failed;
+    int plain;      /* the *_body functions append text unescaped (plain
+                       UTF-8, e.g. to become a CBOR text string) */
 } JsonBuffer;
 
 void jb_free(JsonBuffer *b);
@@ -50,7 +52,8 @@ void jb_utf8_string(JsonBuffer *b, const char *s, size_t n);
  * they are written as the visible text \udXXX. */
 void jb_unicode_string(JsonBuffer *b, PyObject *str, Py_ssize_t max_chars);
 
-/* The characters of a JSON string body (no quotes) from UTF-8 bytes. */
+/* The characters of a JSON string body (no quotes) from UTF-8 bytes, or
+ * the bytes as they are if the buffer is plain. */
 void jb_utf8_body(JsonBuffer *b, const char *s, size_t n);
 
 /* The characters of a JSON string body from a str object. */

@@ -7,7 +7,8 @@
  *   CODETRACER_DB_TRACE_PATH      trace folder (default ./trace-out)
  *   CODETRACER_RECORD=0           run without recording
  *   CODETRACER_ASSIGNMENTS=0      no assignment records
- *   CODETRACER_SUBEXPRESSIONS=0   no subexpression values */
+ *   CODETRACER_SUBEXPRESSIONS=0   no subexpression values
+ *   CODETRACER_FORMAT=ctfs        write trace.ct instead of trace.json */
 
 #include "recorder.h"
 #include "code_info.h"
@@ -27,9 +28,6 @@
 
 Recorder recorder;
 
-/* Metadata kept from the start for trace_metadata.json. */
-static PyObject *metadata_program;
-static PyObject *metadata_args;
 
 static int
 xoption_requested(const PyConfig *config)
@@ -147,7 +145,7 @@ static int
 init_program_description(const PyConfig *config)
 {
     PyObject *argv = PySys_GetObject("argv");
-    metadata_args = argv && PyList_Check(argv) && PyList_GET_SIZE(argv) > 0
+    recorder.args = argv && PyList_Check(argv) && PyList_GET_SIZE(argv) > 0
         ? PyList_GetSlice(argv, 1, PyList_GET_SIZE(argv)) : PyList_New(0);
     if (config->run_filename != NULL) {
         PyObject *filename = wide_to_str(config->run_filename);
@@ -156,24 +154,24 @@ init_program_description(const PyConfig *config)
         }
         PyObject *cwd_relative = PyUnicode_FromFormat("%U/%U", recorder.workdir, filename);
         int absolute = PyUnicode_READ_CHAR(filename, 0) == '/';
-        metadata_program = absolute ? Py_NewRef(filename) : Py_XNewRef(cwd_relative);
+        recorder.program = absolute ? Py_NewRef(filename) : Py_XNewRef(cwd_relative);
         Py_DECREF(filename);
         Py_XDECREF(cwd_relative);
-        recorder.fallback_path = Py_XNewRef(metadata_program);
+        recorder.fallback_path = Py_XNewRef(recorder.program);
     }
     else if (config->run_command != NULL) {
-        metadata_program = PyUnicode_FromString("-c");
+        recorder.program = PyUnicode_FromString("-c");
         recorder.fallback_path = save_command(config->run_command);
     }
     else if (config->run_module != NULL) {
-        metadata_program = wide_to_str(config->run_module);
+        recorder.program = wide_to_str(config->run_module);
         recorder.fallback_path = Py_NewRef(recorder.workdir);
     }
     else {
-        metadata_program = PyUnicode_FromString("-");
+        recorder.program = PyUnicode_FromString("-");
         recorder.fallback_path = PyUnicode_FromString("<stdin>");
     }
-    return metadata_args && metadata_program && recorder.fallback_path ? 0 : -1;
+    return recorder.args && recorder.program && recorder.fallback_path ? 0 : -1;
 }
 
 static int
@@ -222,12 +220,12 @@ write_metadata(ThreadRecording *tr, int finished)
     jb_unicode_string(&b, recorder.workdir, PY_SSIZE_T_MAX);
     JB_LITERAL(&b, ",");
     put_json_key(&b, "program");
-    jb_unicode_string(&b, metadata_program, PY_SSIZE_T_MAX);
+    jb_unicode_string(&b, recorder.program, PY_SSIZE_T_MAX);
     JB_LITERAL(&b, ",");
     put_json_key(&b, "args");
     jb_putc(&b, '[');
-    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(metadata_args); i++) {
-        PyObject *arg = PyList_GET_ITEM(metadata_args, i);
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(recorder.args); i++) {
+        PyObject *arg = PyList_GET_ITEM(recorder.args, i);
         if (i) {
             jb_putc(&b, ',');
         }
@@ -393,6 +391,24 @@ read_switch(const char *name, int *value)
     return 0;
 }
 
+/* Read CODETRACER_FORMAT (json, the default, or ctfs). */
+static int
+read_format(TraceFormat *format)
+{
+    const char *text = getenv("CODETRACER_FORMAT");
+    if (text == NULL || *text == '\0' || strcasecmp(text, "json") == 0) {
+        *format = TRACE_FORMAT_JSON;
+    }
+    else if (strcasecmp(text, "ctfs") == 0) {
+        *format = TRACE_FORMAT_CTFS;
+    }
+    else {
+        fprintf(stderr, "python-ct: CODETRACER_FORMAT must be json or ctfs, not '%s'\n", text);
+        return -1;
+    }
+    return 0;
+}
+
 int
 _PyCtRecord_StartFromConfig(const PyConfig *config)
 {
@@ -402,7 +418,8 @@ _PyCtRecord_StartFromConfig(const PyConfig *config)
     int wanted;
     if (read_switch("CODETRACER_RECORD", &wanted) < 0 ||
         read_switch("CODETRACER_ASSIGNMENTS", &recorder.record_assignments) < 0 ||
-        read_switch("CODETRACER_SUBEXPRESSIONS", &recorder.record_subexpressions) < 0)
+        read_switch("CODETRACER_SUBEXPRESSIONS", &recorder.record_subexpressions) < 0 ||
+        read_format(&recorder.format) < 0)
     {
         return -1;
     }
@@ -455,7 +472,7 @@ record_uncaught_exception(ThreadRecording *tr)
     if (exc == NULL || !PyExceptionInstance_Check(exc)) {
         return;
     }
-    JsonBuffer text = {0};
+    JsonBuffer text = {.plain = 1};
     describe_exception(&text, exc);
     if (!text.failed) {
         tw_event(&tr->writer, EVENT_KIND_ERROR, "", text.data, text.len);
@@ -486,16 +503,11 @@ end_thread_traces(void)
         }
         JsonBuffer *scratch = &tr->scratch;
         scratch->len = 0;
-        if (tr->index == 0) {
-            JB_LITERAL(scratch, "{\"kind\":\"Int\",\"i\":");
-            jb_int(scratch, recorder.exit_status);
-            JB_LITERAL(scratch, ",\"type_id\":");
-            jb_int(scratch, tw_builtin_type_id(w, BUILTIN_INT));
-            JB_LITERAL(scratch, "}");
-        }
-        else {
-            encode_value(w, scratch, Py_None);
-        }
+        PyObject *result = tr->index == 0 ? PyLong_FromLong(recorder.exit_status)
+                                          : Py_NewRef(Py_None);
+        encode_value(w, scratch, result != NULL ? result : Py_None);
+        Py_XDECREF(result);
+        PyErr_Clear();
         tw_return(w, scratch->data, scratch->len);
     }
 }
@@ -550,8 +562,8 @@ _PyCtRecord_Finish(void)
     Py_CLEAR(recorder.fallback_path);
     Py_CLEAR(recorder.workdir);
     Py_CLEAR(recorder.command_file);
-    Py_CLEAR(metadata_program);
-    Py_CLEAR(metadata_args);
+    Py_CLEAR(recorder.program);
+    Py_CLEAR(recorder.args);
     PyErr_Clear();
 }
 

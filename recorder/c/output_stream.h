@@ -5,15 +5,24 @@
  * thread that writes it to the file, so the program's thread goes on while
  * the kernel copies the data (on another core); at most a few buffers are
  * queued, so memory stays bounded whatever the trace length.  The first
- * failed write is remembered and later writes are skipped. */
+ * failed write is remembered and later writes are skipped.
+ *
+ * A stream can also be a file inside a CTFS container: the background
+ * thread then compresses each buffer into one chunk of CTFS's events.log
+ * (a 16-byte header, then one zstd frame), so buffers end on records. */
 
 #ifndef CTRECORD_OUTPUT_STREAM_H
 #define CTRECORD_OUTPUT_STREAM_H
 
 #include "json_buffer.h"
+#include "ctfs_container.h"
 
 typedef struct {
-    int fd;
+    int fd;                      /* -1 if none */
+    CtfsContainer *container;    /* or the file `container_file` in this */
+    int container_file;
+    long long records;           /* handed over so far */
+    long long buffered_records;  /* in `out` */
     JsonBuffer out;              /* not yet handed to the writer thread */
     long long bytes_written;     /* read once the stream is closed */
     int io_error;                /* errno of the first failure, or 0; final
@@ -23,17 +32,21 @@ typedef struct {
 
 /* Create folder/name.  On failure return -1 with errno set. */
 int stream_open(OutputStream *s, const char *folder, const char *name);
+/* A stream of zstd chunks into file `file` of `c` (created empty). */
+void stream_open_chunked(OutputStream *s, CtfsContainer *c, int file);
 void stream_flush(OutputStream *s);
 
 static inline void
 stream_event_done(OutputStream *s)
 {
+    s->buffered_records++;
     if (s->out.len >= (1 << 20)) {
         stream_flush(s);
     }
 }
 
-/* Flush and close.  Return -1 if any write failed (errno in io_error). */
+/* Flush and close (a chunked stream's container stays open).  Return -1
+   if any write failed (errno in io_error). */
 int stream_close(OutputStream *s);
 /* Close without writing what is buffered (a forked child must not write;
    the writer thread does not exist there). */

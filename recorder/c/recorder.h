@@ -61,6 +61,7 @@ typedef struct {
 
 typedef struct {
     int active;
+    TraceFormat format;
     int record_assignments;
     int record_subexpressions;
     ThreadRecording **threads;  /* threads[0] started the recording */
@@ -69,6 +70,8 @@ typedef struct {
     int next_serial;
     PyObject *fallback_path;    /* <toplevel>'s path if no user code runs */
     PyObject *workdir;          /* for relative code file names */
+    PyObject *program;          /* as the metadata names it */
+    PyObject *args;             /* list of str */
     PyObject *command_file;     /* the -c code, saved as a file, or NULL */
     PyObject *stdout_file;      /* the files whose text is recorded */
     PyObject *stderr_file;

@@ -48,9 +48,15 @@ thread_recording_create(PyThreadState *tstate, const char *folder)
     if (mkdir(folder, 0755) < 0 && errno != EEXIST) {
         return NULL;
     }
-    if (tw_open(&tr->writer, folder) < 0) {
+    if (tw_open(&tr->writer, folder, recorder.format) < 0) {
         return NULL;
     }
+    /* CodeTracer would open a trace of the other format left there. */
+    char other[4200];
+    snprintf(other, sizeof(other), "%s/%s", folder,
+             tw_file_name(recorder.format == TRACE_FORMAT_CTFS ? TRACE_FORMAT_JSON
+                                                               : TRACE_FORMAT_CTFS));
+    (void)unlink(other);
     if (ext_open(&tr->ext, folder) < 0) {
         int saved = errno;
         tw_abandon(&tr->writer);
@@ -132,7 +138,8 @@ thread_recordings_close(void)
             continue;
         }
         PyObject *paths = Py_NewRef(tr->writer.paths);
-        int write_failed = tw_close(&tr->writer) < 0;
+        TraceOrigin origin = {recorder.program, recorder.args, recorder.workdir};
+        int write_failed = tw_close(&tr->writer, &origin) < 0;
         if (write_failed) {
             errno = tr->writer.stream.io_error;
         }
@@ -173,7 +180,7 @@ void
 thread_recordings_remove_stale(const char *folder)
 {
     static const char *const files[] = {
-        "trace.json", "trace_metadata.json", "trace_paths.json", EXTENSION_FILE_NAME,
+        "trace.json", "trace.ct", "trace_metadata.json", "trace_paths.json", EXTENSION_FILE_NAME,
     };
     char path[4400];
     for (int n = 1;; n++) {

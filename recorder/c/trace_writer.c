@@ -1,20 +1,84 @@
-/* Streaming writer of CodeTracer's trace.json. */
+/* Streaming writer of a CodeTracer trace: trace.json or trace.ct. */
 
 #include "trace_writer.h"
 
+#include "cbor.h"
+
 #include <errno.h>
+#include <time.h>
+#include <sys/random.h>
 
 static void flush_pending_io(TraceWriter *w);
 
-/* Start a new array element.  Any merged I/O text goes out first so that
-   it stays on the step that wrote it. */
+/* The split-binary tags of the events (CTFS events.log). */
+enum {
+    TAG_STEP = 0, TAG_PATH = 1, TAG_VARIABLE_NAME = 2, TAG_TYPE = 4,
+    TAG_VALUE = 5, TAG_FUNCTION = 6, TAG_CALL = 7, TAG_RETURN = 8, TAG_EVENT = 9,
+};
+
 static void
-begin_event(TraceWriter *w)
+put_le(JsonBuffer *b, uint64_t v, int n)
+{
+    char bytes[8];
+    for (int i = 0; i < n; i++) {
+        bytes[i] = (char)(v >> (8 * i));
+    }
+    jb_put(b, bytes, (size_t)n);
+}
+
+/* Split-binary text: u32 length, then the UTF-8 bytes. */
+static void
+put_sized(JsonBuffer *b, const char *data, size_t len)
+{
+    put_le(b, len, 4);
+    jb_put(b, data, len);
+}
+
+/* Begin a u32-length-prefixed part; end_sized() fills in its length. */
+static size_t
+begin_sized(JsonBuffer *b)
+{
+    put_le(b, 0, 4);
+    return b->len;
+}
+
+static void
+end_sized(JsonBuffer *b, size_t start)
+{
+    if (!b->failed) {
+        uint64_t len = b->len - start;
+        for (int i = 0; i < 4; i++) {
+            b->data[start - 4 + i] = (char)(len >> (8 * i));
+        }
+    }
+}
+
+/* A str as split-binary text. */
+static void
+put_sized_unicode(JsonBuffer *b, PyObject *str)
+{
+    size_t start = begin_sized(b);
+    int plain = b->plain;
+    b->plain = 1;
+    jb_unicode_body(b, str, PY_SSIZE_T_MAX);
+    b->plain = plain;
+    end_sized(b, start);
+}
+
+/* Start a new event: a JSON array element, or a split-binary tag.  Any
+   merged I/O text goes out first so that it stays on the step that wrote
+   it. */
+static void
+begin_event(TraceWriter *w, int tag)
 {
     if (w->pending_io_kind >= 0) {
         flush_pending_io(w);
     }
-    if (w->events++) {
+    if (w->cbor) {
+        jb_putc(&w->stream.out, (char)tag);
+        w->events++;
+    }
+    else if (w->events++) {
         JB_LITERAL(&w->stream.out, ",\n");
     }
 }
@@ -25,15 +89,50 @@ end_event(TraceWriter *w)
     stream_event_done(&w->stream);
 }
 
+const char *
+tw_file_name(TraceFormat format)
+{
+    return format == TRACE_FORMAT_CTFS ? "trace.ct" : "trace.json";
+}
+
+static int
+open_container(TraceWriter *w, const char *folder)
+{
+    char path[4200];
+    if (snprintf(path, sizeof(path), "%s/%s", folder, tw_file_name(TRACE_FORMAT_CTFS))
+        >= (int)sizeof(path))
+    {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    w->container = PyMem_RawCalloc(1, sizeof(CtfsContainer));
+    if (w->container == NULL) {
+        errno = ENOMEM;
+        return -1;
+    }
+    if (ctfs_create(w->container, path) < 0) {
+        PyMem_RawFree(w->container);
+        w->container = NULL;
+        return -1;
+    }
+    stream_open_chunked(&w->stream, w->container,
+                        ctfs_add_file(w->container, "events.log"));
+    return 0;
+}
+
 int
-tw_open(TraceWriter *w, const char *folder)
+tw_open(TraceWriter *w, const char *folder, TraceFormat format)
 {
     memset(w, 0, sizeof(*w));
     w->pending_io_kind = -1;
     for (int i = 0; i < BUILTIN_COUNT; i++) {
         w->builtin_type_ids[i] = -1;
     }
-    if (stream_open(&w->stream, folder, "trace.json") < 0) {
+    w->cbor = format == TRACE_FORMAT_CTFS;
+    w->pending_io.plain = w->cbor;
+    int opened = w->cbor ? open_container(w, folder)
+                         : stream_open(&w->stream, folder, tw_file_name(format));
+    if (opened < 0) {
         return -1;
     }
     w->path_ids = PyDict_New();
@@ -46,7 +145,9 @@ tw_open(TraceWriter *w, const char *folder)
         errno = ENOMEM;
         return -1;
     }
-    JB_LITERAL(&w->stream.out, "[\n");
+    if (!w->cbor) {
+        JB_LITERAL(&w->stream.out, "[\n");
+    }
     return 0;
 }
 
@@ -69,23 +170,145 @@ clear_tables(TraceWriter *w)
     Py_CLEAR(w->type_ids);
     Py_CLEAR(w->varname_ids);
     jb_free(&w->pending_io);
+    jb_free(&w->text);
+}
+
+static void
+put_varint(JsonBuffer *b, uint64_t v)
+{
+    while (v >= 0x80) {
+        jb_putc(b, (char)(0x80 | (v & 0x7f)));
+        v >>= 7;
+    }
+    jb_putc(b, (char)v);
+}
+
+static void
+put_meta_text(JsonBuffer *b, PyObject *str)
+{
+    JsonBuffer text = {.plain = 1};
+    if (str != NULL && PyUnicode_Check(str)) {
+        jb_unicode_body(&text, str, PY_SSIZE_T_MAX);
+    }
+    put_varint(b, text.len);
+    jb_put(b, text.data, text.len);
+    b->failed |= text.failed;
+    jb_free(&text);
+}
+
+/* A UUIDv7: 48 bits of Unix time in milliseconds, version 7, variant
+   0b10, the rest random; canonical lower-case text. */
+static void
+put_uuid_v7(JsonBuffer *b)
+{
+    unsigned char bytes[16] = {0};
+    if (getrandom(bytes, sizeof(bytes), 0) < 0) {
+        uint64_t mix = (uint64_t)getpid() * 0x9E3779B97F4A7C15ULL ^ (uint64_t)clock();
+        memcpy(bytes + 8, &mix, 8);
+    }
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    uint64_t ms = (uint64_t)now.tv_sec * 1000 + (uint64_t)now.tv_nsec / 1000000;
+    for (int i = 0; i < 6; i++) {
+        bytes[i] = (unsigned char)(ms >> (40 - 8 * i));
+    }
+    bytes[6] = (unsigned char)(0x70 | (bytes[6] & 0x0f));
+    bytes[8] = (unsigned char)(0x80 | (bytes[8] & 0x3f));
+    static const char HEX[] = "0123456789abcdef";
+    char text[36];
+    int at = 0;
+    for (int i = 0; i < 16; i++) {
+        if (i == 4 || i == 6 || i == 8 || i == 10) {
+            text[at++] = '-';
+        }
+        text[at++] = HEX[bytes[i] >> 4];
+        text[at++] = HEX[bytes[i] & 15];
+    }
+    put_varint(b, sizeof(text));
+    jb_put(b, text, sizeof(text));
+}
+
+/* CTFS's meta.dat, version 3 with no optional parts (flags 0). */
+static void
+put_meta_dat(JsonBuffer *b, const TraceOrigin *origin, PyObject *paths)
+{
+    JB_LITERAL(b, "CTMD\x03\x00\x00\x00");
+    put_uuid_v7(b);
+    put_meta_text(b, origin->program);
+    Py_ssize_t nargs = PyList_Check(origin->args) ? PyList_GET_SIZE(origin->args) : 0;
+    put_varint(b, (uint64_t)nargs);
+    for (Py_ssize_t i = 0; i < nargs; i++) {
+        put_meta_text(b, PyList_GET_ITEM(origin->args, i));
+    }
+    put_meta_text(b, origin->workdir);
+    put_varint(b, strlen("python-ct"));
+    JB_LITERAL(b, "python-ct");
+    put_varint(b, (uint64_t)PyList_GET_SIZE(paths));
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(paths); i++) {
+        put_meta_text(b, PyList_GET_ITEM(paths, i));
+    }
+}
+
+/* Add a whole file to the container; return 0 or an errno. */
+static int
+add_container_file(CtfsContainer *c, const char *name, const JsonBuffer *content)
+{
+    if (content->failed) {
+        return ENOMEM;
+    }
+    return ctfs_append(c, ctfs_add_file(c, name), content->data, content->len);
+}
+
+/* events.log is complete: add events.fmt and meta.dat, and close. */
+static int
+close_container(TraceWriter *w, const TraceOrigin *origin)
+{
+    JsonBuffer meta = {0};
+    put_meta_dat(&meta, origin, w->paths);
+    JsonBuffer format = {0};
+    JB_LITERAL(&format, "split-binary");
+    int err = add_container_file(w->container, "events.fmt", &format);
+    if (!err) {
+        err = add_container_file(w->container, "meta.dat", &meta);
+    }
+    jb_free(&format);
+    jb_free(&meta);
+    int close_err = ctfs_close(w->container);
+    PyMem_RawFree(w->container);
+    w->container = NULL;
+    return err ? err : close_err;
 }
 
 int
-tw_close(TraceWriter *w)
+tw_close(TraceWriter *w, const TraceOrigin *origin)
 {
     if (w->pending_io_kind >= 0) {
         flush_pending_io(w);
     }
-    JB_LITERAL(&w->stream.out, "\n]\n");
+    if (!w->cbor) {
+        JB_LITERAL(&w->stream.out, "\n]\n");
+    }
+    int res = stream_close(&w->stream);
+    if (w->container != NULL) {
+        int err = close_container(w, origin);
+        if (err && res == 0) {
+            w->stream.io_error = err;
+            res = -1;
+        }
+    }
     clear_tables(w);
-    return stream_close(&w->stream);
+    return res;
 }
 
 void
 tw_abandon(TraceWriter *w)
 {
     stream_abandon(&w->stream);
+    if (w->container != NULL) {
+        ctfs_abandon(w->container);
+        PyMem_RawFree(w->container);
+        w->container = NULL;
+    }
     clear_tables(w);
 }
 
@@ -122,10 +345,16 @@ tw_path_id(TraceWriter *w, PyObject *path)
     if (PyList_Append(w->paths, path) < 0) {
         return -1;
     }
-    begin_event(w);
-    JB_LITERAL(&w->stream.out, "{\"Path\":");
-    jb_unicode_string(&w->stream.out, path, PY_SSIZE_T_MAX);
-    JB_LITERAL(&w->stream.out, "}");
+    JsonBuffer *out = &w->stream.out;
+    begin_event(w, TAG_PATH);
+    if (w->cbor) {
+        put_sized_unicode(out, path);
+    }
+    else {
+        JB_LITERAL(out, "{\"Path\":");
+        jb_unicode_string(out, path, PY_SSIZE_T_MAX);
+        JB_LITERAL(out, "}");
+    }
     end_event(w);
     return id;
 }
@@ -133,14 +362,22 @@ tw_path_id(TraceWriter *w, PyObject *path)
 Py_ssize_t
 tw_function_id(TraceWriter *w, Py_ssize_t path_id, int line, PyObject *name)
 {
-    begin_event(w);
-    JB_LITERAL(&w->stream.out, "{\"Function\":{\"path_id\":");
-    jb_int(&w->stream.out, path_id);
-    JB_LITERAL(&w->stream.out, ",\"line\":");
-    jb_int(&w->stream.out, line);
-    JB_LITERAL(&w->stream.out, ",\"name\":");
-    jb_unicode_string(&w->stream.out, name, PY_SSIZE_T_MAX);
-    JB_LITERAL(&w->stream.out, "}}");
+    JsonBuffer *out = &w->stream.out;
+    begin_event(w, TAG_FUNCTION);
+    if (w->cbor) {
+        put_le(out, (uint64_t)path_id, 8);
+        put_le(out, (uint64_t)(int64_t)line, 8);
+        put_sized_unicode(out, name);
+    }
+    else {
+        JB_LITERAL(out, "{\"Function\":{\"path_id\":");
+        jb_int(out, path_id);
+        JB_LITERAL(out, ",\"line\":");
+        jb_int(out, line);
+        JB_LITERAL(out, ",\"name\":");
+        jb_unicode_string(out, name, PY_SSIZE_T_MAX);
+        JB_LITERAL(out, "}}");
+    }
     end_event(w);
     return w->function_count++;
 }
@@ -152,10 +389,16 @@ tw_varname_id(TraceWriter *w, PyObject *name)
     if (id >= -1) {
         return id;
     }
-    begin_event(w);
-    JB_LITERAL(&w->stream.out, "{\"VariableName\":");
-    jb_unicode_string(&w->stream.out, name, PY_SSIZE_T_MAX);
-    JB_LITERAL(&w->stream.out, "}");
+    JsonBuffer *out = &w->stream.out;
+    begin_event(w, TAG_VARIABLE_NAME);
+    if (w->cbor) {
+        put_sized_unicode(out, name);
+    }
+    else {
+        JB_LITERAL(out, "{\"VariableName\":");
+        jb_unicode_string(out, name, PY_SSIZE_T_MAX);
+        JB_LITERAL(out, "}");
+    }
     end_event(w);
     return -(id + 2);
 }
@@ -172,37 +415,106 @@ tw_varname_id_cstr(TraceWriter *w, const char *name)
     return id;
 }
 
-Py_ssize_t
-tw_type_id(TraceWriter *w, const char *record, size_t len)
+/* The Type record in JSON, or in CBOR. */
+static void
+put_type_record(JsonBuffer *b, int cbor, int kind, const char *lang_type, size_t len,
+                PyObject *const *fields, Py_ssize_t nfields, int hidden,
+                Py_ssize_t field_type_id, Py_ssize_t marker_type_id)
 {
-    PyObject *key = PyBytes_FromStringAndSize(record, (Py_ssize_t)len);
-    if (key == NULL) {
-        return -1;
+    if (cbor) {
+        cbor_head(b, CBOR_MAP, 3);
+        cbor_text(b, "kind", 4);
+        cbor_int(b, kind);
+        cbor_text(b, "lang_type", 9);
+        cbor_text(b, lang_type, len);
+        cbor_text(b, "specific_info", 13);
+        if (fields == NULL) {
+            cbor_head(b, CBOR_MAP, 1);
+            cbor_text(b, "kind", 4);
+            cbor_text(b, "None", 4);
+            return;
+        }
+        cbor_head(b, CBOR_MAP, 2);
+        cbor_text(b, "kind", 4);
+        cbor_text(b, "Struct", 6);
+        cbor_text(b, "fields", 6);
+        cbor_head(b, CBOR_ARRAY, (uint64_t)(nfields + (hidden != 0)));
+        for (Py_ssize_t i = 0; i < nfields + (hidden != 0); i++) {
+            cbor_head(b, CBOR_MAP, 2);
+            cbor_text(b, "name", 4);
+            if (i < nfields) {
+                cbor_unicode(b, fields[i], PY_SSIZE_T_MAX);
+            }
+            else {
+                cbor_text(b, "\xe2\x80\xa6", 3);
+            }
+            cbor_text(b, "type_id", 7);
+            cbor_int(b, i < nfields ? field_type_id : marker_type_id);
+        }
+        return;
     }
-    Py_ssize_t id = intern(w->type_ids, key);
-    Py_DECREF(key);
-    if (id >= -1) {
-        return id;
+    JB_LITERAL(b, "{\"kind\":");
+    jb_int(b, kind);
+    JB_LITERAL(b, ",\"lang_type\":");
+    jb_utf8_string(b, lang_type, len);
+    if (fields == NULL) {
+        JB_LITERAL(b, ",\"specific_info\":{\"kind\":\"None\"}}");
+        return;
     }
-    begin_event(w);
-    JB_LITERAL(&w->stream.out, "{\"Type\":");
-    jb_put(&w->stream.out, record, len);
-    JB_LITERAL(&w->stream.out, "}");
-    end_event(w);
-    return -(id + 2);
+    JB_LITERAL(b, ",\"specific_info\":{\"kind\":\"Struct\",\"fields\":[");
+    for (Py_ssize_t i = 0; i < nfields; i++) {
+        if (i) {
+            jb_putc(b, ',');
+        }
+        JB_LITERAL(b, "{\"name\":");
+        jb_unicode_string(b, fields[i], PY_SSIZE_T_MAX);
+        JB_LITERAL(b, ",\"type_id\":");
+        jb_int(b, field_type_id);
+        jb_putc(b, '}');
+    }
+    if (hidden) {
+        JB_LITERAL(b, ",{\"name\":\"\xe2\x80\xa6\",\"type_id\":");
+        jb_int(b, marker_type_id);
+        jb_putc(b, '}');
+    }
+    JB_LITERAL(b, "]}}");
 }
 
 Py_ssize_t
-tw_simple_type_id(TraceWriter *w, int kind, const char *lang_type, size_t len)
+tw_type_id(TraceWriter *w, int kind, const char *lang_type, size_t len,
+           PyObject *const *fields, Py_ssize_t nfields, int hidden)
 {
-    JsonBuffer record = {0};
-    JB_LITERAL(&record, "{\"kind\":");
-    jb_int(&record, kind);
-    JB_LITERAL(&record, ",\"lang_type\":");
-    jb_utf8_string(&record, lang_type, len);
-    JB_LITERAL(&record, ",\"specific_info\":{\"kind\":\"None\"}}");
-    Py_ssize_t id = record.failed ? -1 : tw_type_id(w, record.data, record.len);
-    jb_free(&record);
+    Py_ssize_t field_type_id = 0, marker_type_id = 0;
+    if (fields != NULL) {
+        field_type_id = tw_builtin_type_id(w, BUILTIN_OBJECT);
+        marker_type_id = tw_builtin_type_id(w, BUILTIN_MARKER);
+    }
+    /* The JSON record is the key in either format. */
+    JsonBuffer json = {0};
+    put_type_record(&json, 0, kind, lang_type, len, fields, nfields, hidden,
+                    field_type_id, marker_type_id);
+    PyObject *key = json.failed ? NULL
+        : PyBytes_FromStringAndSize(json.data, (Py_ssize_t)json.len);
+    Py_ssize_t id = key != NULL ? intern(w->type_ids, key) : -1;
+    Py_XDECREF(key);
+    if (id < -1) {
+        id = -(id + 2);
+        JsonBuffer *out = &w->stream.out;
+        begin_event(w, TAG_TYPE);
+        if (w->cbor) {
+            size_t start = begin_sized(out);
+            put_type_record(out, 1, kind, lang_type, len, fields, nfields, hidden,
+                            field_type_id, marker_type_id);
+            end_sized(out, start);
+        }
+        else {
+            JB_LITERAL(out, "{\"Type\":");
+            jb_put(out, json.data, json.len);
+            JB_LITERAL(out, "}");
+        }
+        end_event(w);
+    }
+    jb_free(&json);
     return id;
 }
 
@@ -234,7 +546,7 @@ tw_builtin_type_id(TraceWriter *w, BuiltinType which)
     Py_ssize_t id = w->builtin_type_ids[which];
     if (id < 0) {
         const char *name = BUILTIN_TYPES[which].lang_type;
-        id = tw_simple_type_id(w, BUILTIN_TYPES[which].kind, name, strlen(name));
+        id = tw_type_id(w, BUILTIN_TYPES[which].kind, name, strlen(name), NULL, 0, 0);
         w->builtin_type_ids[which] = id;
     }
     return id;
@@ -243,12 +555,19 @@ tw_builtin_type_id(TraceWriter *w, BuiltinType which)
 void
 tw_step(TraceWriter *w, Py_ssize_t path_id, int line)
 {
-    begin_event(w);
-    JB_LITERAL(&w->stream.out, "{\"Step\":{\"path_id\":");
-    jb_int(&w->stream.out, path_id);
-    JB_LITERAL(&w->stream.out, ",\"line\":");
-    jb_int(&w->stream.out, line);
-    JB_LITERAL(&w->stream.out, "}}");
+    JsonBuffer *out = &w->stream.out;
+    begin_event(w, TAG_STEP);
+    if (w->cbor) {
+        put_le(out, (uint64_t)path_id, 8);
+        put_le(out, (uint64_t)(int64_t)line, 8);
+    }
+    else {
+        JB_LITERAL(out, "{\"Step\":{\"path_id\":");
+        jb_int(out, path_id);
+        JB_LITERAL(out, ",\"line\":");
+        jb_int(out, line);
+        JB_LITERAL(out, "}}");
+    }
     end_event(w);
     w->steps++;
 }
@@ -256,12 +575,19 @@ tw_step(TraceWriter *w, Py_ssize_t path_id, int line)
 void
 tw_value(TraceWriter *w, Py_ssize_t varname_id, const char *value, size_t len)
 {
-    begin_event(w);
-    JB_LITERAL(&w->stream.out, "{\"Value\":{\"variable_id\":");
-    jb_int(&w->stream.out, varname_id);
-    JB_LITERAL(&w->stream.out, ",\"value\":");
-    jb_put(&w->stream.out, value, len);
-    JB_LITERAL(&w->stream.out, "}}");
+    JsonBuffer *out = &w->stream.out;
+    begin_event(w, TAG_VALUE);
+    if (w->cbor) {
+        put_le(out, (uint64_t)varname_id, 8);
+        put_sized(out, value, len);
+    }
+    else {
+        JB_LITERAL(out, "{\"Value\":{\"variable_id\":");
+        jb_int(out, varname_id);
+        JB_LITERAL(out, ",\"value\":");
+        jb_put(out, value, len);
+        JB_LITERAL(out, "}}");
+    }
     end_event(w);
 }
 
@@ -270,22 +596,37 @@ tw_call(TraceWriter *w, Py_ssize_t function_id, Py_ssize_t nargs,
         const Py_ssize_t *varname_ids, const char *values,
         const size_t *value_offsets)
 {
-    begin_event(w);
-    JB_LITERAL(&w->stream.out, "{\"Call\":{\"function_id\":");
-    jb_int(&w->stream.out, function_id);
-    JB_LITERAL(&w->stream.out, ",\"args\":[");
-    for (Py_ssize_t i = 0; i < nargs; i++) {
-        if (i) {
-            jb_putc(&w->stream.out, ',');
+    JsonBuffer *out = &w->stream.out;
+    begin_event(w, TAG_CALL);
+    if (w->cbor) {
+        put_le(out, (uint64_t)function_id, 8);
+        size_t start = begin_sized(out);
+        cbor_head(out, CBOR_ARRAY, (uint64_t)nargs);
+        for (Py_ssize_t i = 0; i < nargs; i++) {
+            cbor_head(out, CBOR_MAP, 2);
+            cbor_text(out, "variable_id", 11);
+            cbor_int(out, varname_ids[i]);
+            cbor_text(out, "value", 5);
+            jb_put(out, values + value_offsets[i], value_offsets[i + 1] - value_offsets[i]);
         }
-        JB_LITERAL(&w->stream.out, "{\"variable_id\":");
-        jb_int(&w->stream.out, varname_ids[i]);
-        JB_LITERAL(&w->stream.out, ",\"value\":");
-        jb_put(&w->stream.out, values + value_offsets[i],
-               value_offsets[i + 1] - value_offsets[i]);
-        jb_putc(&w->stream.out, '}');
+        end_sized(out, start);
     }
-    JB_LITERAL(&w->stream.out, "]}}");
+    else {
+        JB_LITERAL(out, "{\"Call\":{\"function_id\":");
+        jb_int(out, function_id);
+        JB_LITERAL(out, ",\"args\":[");
+        for (Py_ssize_t i = 0; i < nargs; i++) {
+            if (i) {
+                jb_putc(out, ',');
+            }
+            JB_LITERAL(out, "{\"variable_id\":");
+            jb_int(out, varname_ids[i]);
+            JB_LITERAL(out, ",\"value\":");
+            jb_put(out, values + value_offsets[i], value_offsets[i + 1] - value_offsets[i]);
+            jb_putc(out, '}');
+        }
+        JB_LITERAL(out, "]}}");
+    }
     end_event(w);
     w->calls++;
 }
@@ -293,12 +634,41 @@ tw_call(TraceWriter *w, Py_ssize_t function_id, Py_ssize_t nargs,
 void
 tw_return(TraceWriter *w, const char *value, size_t len)
 {
-    begin_event(w);
-    JB_LITERAL(&w->stream.out, "{\"Return\":{\"return_value\":");
-    jb_put(&w->stream.out, value, len);
-    JB_LITERAL(&w->stream.out, "}}");
+    JsonBuffer *out = &w->stream.out;
+    begin_event(w, TAG_RETURN);
+    if (w->cbor) {
+        put_sized(out, value, len);
+    }
+    else {
+        JB_LITERAL(out, "{\"Return\":{\"return_value\":");
+        jb_put(out, value, len);
+        JB_LITERAL(out, "}}");
+    }
     end_event(w);
     w->returns++;
+}
+
+/* An Event; `content` is a JSON string body, or plain text in CTFS. */
+static void
+put_event(TraceWriter *w, int kind, const char *metadata, const char *content, size_t len)
+{
+    JsonBuffer *out = &w->stream.out;
+    begin_event(w, TAG_EVENT);
+    if (w->cbor) {
+        jb_putc(out, (char)kind);
+        put_sized(out, metadata, strlen(metadata));
+        put_sized(out, content, len);
+    }
+    else {
+        JB_LITERAL(out, "{\"Event\":{\"kind\":");
+        jb_int(out, kind);
+        JB_LITERAL(out, ",\"metadata\":");
+        jb_utf8_string(out, metadata, strlen(metadata));
+        JB_LITERAL(out, ",\"content\":\"");
+        jb_put(out, content, len);
+        JB_LITERAL(out, "\"}}");
+    }
+    end_event(w);
 }
 
 static const char *
@@ -318,17 +688,8 @@ flush_pending_io(TraceWriter *w)
 {
     int kind = w->pending_io_kind;
     w->pending_io_kind = -1;
-    begin_event(w);
-    JB_LITERAL(&w->stream.out, "{\"Event\":{\"kind\":");
-    jb_int(&w->stream.out, kind);
-    JB_LITERAL(&w->stream.out, ",\"metadata\":\"");
-    const char *name = stream_name(kind);
-    jb_put(&w->stream.out, name, strlen(name));
-    JB_LITERAL(&w->stream.out, "\",\"content\":\"");
-    jb_put(&w->stream.out, w->pending_io.data, w->pending_io.len);
-    JB_LITERAL(&w->stream.out, "\"}}");
+    put_event(w, kind, stream_name(kind), w->pending_io.data, w->pending_io.len);
     w->pending_io.len = 0;
-    end_event(w);
 }
 
 void
@@ -344,13 +705,12 @@ tw_io(TraceWriter *w, int kind, PyObject *text)
 void
 tw_event(TraceWriter *w, int kind, const char *metadata, const char *content, size_t len)
 {
-    begin_event(w);
-    JB_LITERAL(&w->stream.out, "{\"Event\":{\"kind\":");
-    jb_int(&w->stream.out, kind);
-    JB_LITERAL(&w->stream.out, ",\"metadata\":");
-    jb_utf8_string(&w->stream.out, metadata, strlen(metadata));
-    JB_LITERAL(&w->stream.out, ",\"content\":\"");
-    jb_put(&w->stream.out, content, len);
-    JB_LITERAL(&w->stream.out, "\"}}");
-    end_event(w);
+    if (w->cbor) {
+        put_event(w, kind, metadata, content, len);
+        return;
+    }
+    JsonBuffer body = {0};
+    jb_utf8_body(&body, content, len);
+    put_event(w, kind, metadata, body.data, body.len);
+    jb_free(&body);
 }

@@ -1,15 +1,31 @@
-/* Streaming writer of CodeTracer's trace.json (an array of events).
+/* Streaming writer of a CodeTracer trace: trace.json (a JSON array of
+ * events) or trace.ct (a CTFS container whose events.log holds the same
+ * events, split-binary encoded and zstd-compressed in chunks).
  *
  * Events are appended to a buffer that is written out whenever it grows past
  * a threshold, so memory stays bounded whatever the trace length.  Paths,
  * functions, types and variable names are interned: the first use emits the
  * interning event and later uses refer to its positional id, as the format
- * requires (see docs/trace-format.md). */
+ * requires (see docs/trace-format.md).  ValueRecords come encoded in the
+ * trace's own encoding: JSON for trace.json, CBOR for trace.ct. */
 
 #ifndef CTRECORD_TRACE_WRITER_H
 #define CTRECORD_TRACE_WRITER_H
 
 #include "output_stream.h"
+#include "ctfs_container.h"
+
+typedef enum {
+    TRACE_FORMAT_JSON,
+    TRACE_FORMAT_CTFS,
+} TraceFormat;
+
+/* What CTFS's meta.dat says of the recording. */
+typedef struct {
+    PyObject *program;           /* str */
+    PyObject *args;              /* list of str */
+    PyObject *workdir;           /* str */
+} TraceOrigin;
 
 /* CodeTracer's TypeKind numbers that python-ct uses. */
 enum {
@@ -64,7 +80,9 @@ typedef struct {
 } StrCacheEntry;
 
 typedef struct {
-    OutputStream stream;         /* trace.json */
+    int cbor;                    /* TRACE_FORMAT_CTFS: CBOR values */
+    CtfsContainer *container;    /* trace.ct, or NULL */
+    OutputStream stream;         /* trace.json, or trace.ct's events.log */
     long long events;
 
     PyObject *path_ids;          /* str -> int */
@@ -81,15 +99,20 @@ typedef struct {
     StructTypeEntry struct_types[STRUCT_TYPE_CACHE_SIZE];
     StrCacheEntry strs[STR_CACHE_SIZE];
 
+    JsonBuffer text;             /* value_encoder.c's plain-text scratch */
+
     /* Consecutive writes to one stream on one step become one event. */
     int pending_io_kind;         /* -1: none */
-    JsonBuffer pending_io;       /* JSON string body */
+    JsonBuffer pending_io;       /* the text: a JSON string body, or plain */
 } TraceWriter;
 
-/* Create trace.json in `folder`.  On failure return -1 with errno set. */
-int tw_open(TraceWriter *w, const char *folder);
-/* Finish the JSON array and close the file.  Return -1 if any write failed. */
-int tw_close(TraceWriter *w);
+/* The name of the trace file of `format`. */
+const char *tw_file_name(TraceFormat format);
+
+/* Create the trace file in `folder`.  On failure return -1 with errno set. */
+int tw_open(TraceWriter *w, const char *folder, TraceFormat format);
+/* Finish the trace and close the file.  Return -1 if any write failed. */
+int tw_close(TraceWriter *w, const TraceOrigin *origin);
 /* Drop everything without writing (a forked child must not write). */
 void tw_abandon(TraceWriter *w);
 
@@ -97,9 +120,11 @@ Py_ssize_t tw_path_id(TraceWriter *w, PyObject *path);
 Py_ssize_t tw_function_id(TraceWriter *w, Py_ssize_t path_id, int line, PyObject *name);
 Py_ssize_t tw_varname_id(TraceWriter *w, PyObject *name);
 Py_ssize_t tw_varname_id_cstr(TraceWriter *w, const char *name);
-/* Intern a Type record given as JSON: {"kind":..,"lang_type":..,"specific_info":..}. */
-Py_ssize_t tw_type_id(TraceWriter *w, const char *record, size_t len);
-Py_ssize_t tw_simple_type_id(TraceWriter *w, int kind, const char *lang_type, size_t len);
+/* Intern the Type {kind, lang_type (UTF-8)}: with `fields`, a Struct of
+   those field names (each of type "object", then a "…" marker field if
+   `hidden`), else with no specific info. */
+Py_ssize_t tw_type_id(TraceWriter *w, int kind, const char *lang_type, size_t len,
+                      PyObject *const *fields, Py_ssize_t nfields, int hidden);
 Py_ssize_t tw_builtin_type_id(TraceWriter *w, BuiltinType which);
 
 void tw_step(TraceWriter *w, Py_ssize_t path_id, int line);
@@ -111,6 +136,7 @@ void tw_call(TraceWriter *w, Py_ssize_t function_id, Py_ssize_t nargs,
              const size_t *value_offsets);
 void tw_return(TraceWriter *w, const char *value, size_t len);
 void tw_io(TraceWriter *w, int kind, PyObject *text);
+/* `content` is UTF-8 text. */
 void tw_event(TraceWriter *w, int kind, const char *metadata, const char *content, size_t len);
 
 #endif

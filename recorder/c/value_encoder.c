@@ -1,6 +1,8 @@
-/* Encoding of Python objects as CodeTracer ValueRecords (JSON). */
+/* Encoding of Python objects as CodeTracer ValueRecords, in JSON or CBOR. */
 
 #include "value_encoder.h"
+
+#include "cbor.h"
 
 #include "pycore_dict.h"          // DK_UNICODE_ENTRIES()
 #include "pycore_long.h"          // _PyLong_IsNegative()
@@ -13,6 +15,7 @@
 typedef struct {
     TraceWriter *w;
     JsonBuffer *b;
+    int cbor;                               /* else JSON */
     int depth;
     PyObject *open[VALUE_MAX_DEPTH + 1];   /* containers being encoded */
     Py_ssize_t nodes;                       /* values encoded so far */
@@ -20,19 +23,142 @@ typedef struct {
 
 static void encode(Encoder *e, PyObject *obj);
 
+/* A record's start, up to its first field's value: the JSON text, or the
+   CBOR map head with its keys.  Both literals name the same fields; the
+   CBOR one starts with the map's field count (0xa0 + n). */
+#define PUT_HEAD(e, ...) PUT_HEAD_(e, __VA_ARGS__)
+#define PUT_HEAD_(e, json_text, cbor_bytes)                         \
+    ((e)->cbor ? JB_LITERAL((e)->b, cbor_bytes) : JB_LITERAL((e)->b, json_text))
+
+#define HEAD_INT      "{\"kind\":\"Int\",\"i\":", "\xa3\x64kind\x63Int\x61i"
+#define HEAD_BIG_INT  "{\"kind\":\"BigInt\",\"b\":", "\xa4\x64kind\x66" "BigInt\x61" "b"
+#define HEAD_BOOL     "{\"kind\":\"Bool\",\"b\":", "\xa3\x64kind\x64" "Bool\x61" "b"
+#define HEAD_RAW      "{\"kind\":\"Raw\",\"r\":", "\xa3\x64kind\x63Raw\x61r"
+#define HEAD_STRING   "{\"kind\":\"String\",\"text\":", "\xa3\x64kind\x66String\x64text"
+#define HEAD_SEQUENCE "{\"kind\":\"Sequence\",\"elements\":", \
+                      "\xa4\x64kind\x68Sequence\x68" "elements"
+#define HEAD_TUPLE    "{\"kind\":\"Tuple\",\"elements\":", "\xa3\x64kind\x65Tuple\x68" "elements"
+#define HEAD_STRUCT   "{\"kind\":\"Struct\",\"field_values\":", \
+                      "\xa3\x64kind\x66Struct\x6c" "field_values"
+/* The field Sequence has beside `elements`. */
+#define FIELD_NOT_SLICE ",\"is_slice\":false", "\x68is_slice\xf4"
+#define RECORD_NONE "{\"kind\":\"None\",\"type_id\":0}", "\xa2\x64kind\x64None\x67type_id\x00"
+
+/* A record's last field. */
 static void
 put_type_id(Encoder *e, Py_ssize_t type_id)
 {
-    JB_LITERAL(e->b, ",\"type_id\":");
-    jb_int(e->b, type_id < 0 ? 0 : type_id);
-    JB_LITERAL(e->b, "}");
+    type_id = type_id < 0 ? 0 : type_id;
+    if (e->cbor) {
+        JB_LITERAL(e->b, "\x67type_id");
+        cbor_int(e->b, type_id);
+    }
+    else {
+        JB_LITERAL(e->b, ",\"type_id\":");
+        jb_int(e->b, type_id);
+        jb_putc(e->b, '}');
+    }
+}
+
+static void
+put_int(Encoder *e, long long v)
+{
+    if (e->cbor) {
+        cbor_int(e->b, v);
+    }
+    else {
+        jb_int(e->b, v);
+    }
+}
+
+static void
+put_bool(Encoder *e, int v)
+{
+    if (e->cbor) {
+        cbor_bool(e->b, v);
+    }
+    else if (v) {
+        JB_LITERAL(e->b, "true");
+    }
+    else {
+        JB_LITERAL(e->b, "false");
+    }
+}
+
+static void
+put_text(Encoder *e, const char *utf8, size_t len)
+{
+    if (e->cbor) {
+        cbor_text(e->b, utf8, len);
+    }
+    else {
+        jb_utf8_string(e->b, utf8, len);
+    }
+}
+
+/* A str's text, cut after max_chars code points. */
+static void
+put_unicode_text(Encoder *e, PyObject *str, Py_ssize_t max_chars)
+{
+    if (e->cbor) {
+        cbor_unicode(e->b, str, max_chars);
+    }
+    else {
+        jb_unicode_string(e->b, str, max_chars);
+    }
+}
+
+/* A text assembled from pieces: they are appended, unescaped, to the
+   buffer text_start() returns, and put_pieced_text() writes the whole. */
+static JsonBuffer *
+text_start(Encoder *e)
+{
+    e->w->text.len = 0;
+    e->w->text.plain = 1;
+    return &e->w->text;
+}
+
+static void
+put_pieced_text(Encoder *e)
+{
+    put_text(e, e->w->text.data, e->w->text.len);
+    e->b->failed |= e->w->text.failed;
+    e->w->text.failed = 0;
+}
+
+static void
+put_array_head(Encoder *e, Py_ssize_t n)
+{
+    if (e->cbor) {
+        cbor_head(e->b, CBOR_ARRAY, (uint64_t)n);
+    }
+    else {
+        jb_putc(e->b, '[');
+    }
+}
+
+/* Before array element i. */
+static void
+put_separator(Encoder *e, Py_ssize_t i)
+{
+    if (i && !e->cbor) {
+        jb_putc(e->b, ',');
+    }
+}
+
+static void
+put_array_end(Encoder *e)
+{
+    if (!e->cbor) {
+        jb_putc(e->b, ']');
+    }
 }
 
 static void
 put_raw_utf8(Encoder *e, const char *text, size_t len, Py_ssize_t type_id)
 {
-    JB_LITERAL(e->b, "{\"kind\":\"Raw\",\"r\":");
-    jb_utf8_string(e->b, text, len);
+    PUT_HEAD(e, HEAD_RAW);
+    put_text(e, text, len);
     put_type_id(e, type_id);
 }
 
@@ -77,18 +203,10 @@ type_id_for(Encoder *e, PyTypeObject *tp, PyTypeObject *builtin_tp,
     if (tp == builtin_tp) {
         return tw_builtin_type_id(e->w, builtin);
     }
-    JsonBuffer name = {0};
+    JsonBuffer name = {.plain = 1};
     put_type_name_body(&name, tp);
-    JsonBuffer record = {0};
-    JB_LITERAL(&record, "{\"kind\":");
-    jb_int(&record, kind);
-    JB_LITERAL(&record, ",\"lang_type\":\"");
-    jb_put(&record, name.data, name.len);
-    JB_LITERAL(&record, "\",\"specific_info\":{\"kind\":\"None\"}}");
-    Py_ssize_t id = record.failed || name.failed
-        ? -1 : tw_type_id(e->w, record.data, record.len);
+    Py_ssize_t id = name.failed ? -1 : tw_type_id(e->w, kind, name.data, name.len, NULL, 0, 0);
     jb_free(&name);
-    jb_free(&record);
     return id;
 }
 
@@ -100,8 +218,8 @@ encode_int(Encoder *e, PyObject *obj)
     int overflow;
     long long v = PyLong_AsLongLongAndOverflow(obj, &overflow);
     if (!overflow) {
-        JB_LITERAL(e->b, "{\"kind\":\"Int\",\"i\":");
-        jb_int(e->b, v);
+        PUT_HEAD(e, HEAD_INT);
+        put_int(e, v);
         put_type_id(e, type_id);
         return;
     }
@@ -130,7 +248,7 @@ encode_int(Encoder *e, PyObject *obj)
         return;
     }
     Py_DECREF(magnitude);
-    JB_LITERAL(e->b, "{\"kind\":\"BigInt\",\"b\":\"");
+    JsonBuffer *text = text_start(e);
     for (size_t i = 0; i < nbytes; i += 3) {
         unsigned int chunk = (unsigned int)bytes[i] << 16;
         if (i + 1 < nbytes) chunk |= (unsigned int)bytes[i + 1] << 8;
@@ -138,16 +256,18 @@ encode_int(Encoder *e, PyObject *obj)
         char quad[4] = {B64[(chunk >> 18) & 63], B64[(chunk >> 12) & 63],
                         i + 1 < nbytes ? B64[(chunk >> 6) & 63] : '=',
                         i + 2 < nbytes ? B64[chunk & 63] : '='};
-        jb_put(e->b, quad, 4);
+        jb_put(text, quad, 4);
     }
     PyMem_Free(bytes);
-    JB_LITERAL(e->b, "\",\"negative\":");
-    if (negative) {
-        JB_LITERAL(e->b, "true");
+    PUT_HEAD(e, HEAD_BIG_INT);
+    put_pieced_text(e);
+    if (e->cbor) {
+        JB_LITERAL(e->b, "\x68negative");
     }
     else {
-        JB_LITERAL(e->b, "false");
+        JB_LITERAL(e->b, ",\"negative\":");
     }
+    put_bool(e, negative);
     put_type_id(e, type_id);
 }
 
@@ -200,7 +320,9 @@ encode_str(Encoder *e, PyObject *obj)
 {
     /* A string a variable keeps from step to step is escaped once. */
     StrCacheEntry *cached = NULL;
-    if (PyUnicode_CheckExact(obj) && PyUnicode_GET_LENGTH(obj) >= STR_CACHE_MIN_LENGTH) {
+    if (PyUnicode_CheckExact(obj) && PyUnicode_GET_LENGTH(obj) >= STR_CACHE_MIN_LENGTH &&
+        e->cbor == e->w->cbor)
+    {
         cached = &e->w->strs[((uintptr_t)obj >> 4) % STR_CACHE_SIZE];
         if (cached->str == obj) {
             jb_put(e->b, cached->record.data, cached->record.len);
@@ -210,8 +332,8 @@ encode_str(Encoder *e, PyObject *obj)
     size_t start = e->b->len;
     Py_ssize_t type_id = type_id_for(e, Py_TYPE(obj), &PyUnicode_Type,
                                      BUILTIN_STR, TYPE_KIND_STRING);
-    JB_LITERAL(e->b, "{\"kind\":\"String\",\"text\":");
-    jb_unicode_string(e->b, obj, VALUE_MAX_STRING);
+    PUT_HEAD(e, HEAD_STRING);
+    put_unicode_text(e, obj, VALUE_MAX_STRING);
     put_type_id(e, type_id);
     if (cached != NULL && !e->b->failed) {
         Py_XSETREF(cached->str, Py_NewRef(obj));
@@ -239,15 +361,16 @@ encode_bytes(Encoder *e, PyObject *obj)
         put_marker(e, "<bytes not readable>");
         return;
     }
-    JB_LITERAL(e->b, "{\"kind\":\"Raw\",\"r\":\"");
-    jb_unicode_body(e->b, repr, PY_SSIZE_T_MAX);
+    JsonBuffer *text = text_start(e);
+    jb_unicode_body(text, repr, PY_SSIZE_T_MAX);
     Py_DECREF(repr);
     if (shown < len) {
         char tail[64];
         int n = snprintf(tail, sizeof(tail), "\xe2\x80\xa6 %zd more bytes", len - shown);
-        jb_put(e->b, tail, (size_t)n);
+        jb_put(text, tail, (size_t)n);
     }
-    jb_putc(e->b, '"');
+    PUT_HEAD(e, HEAD_RAW);
+    put_pieced_text(e);
     put_type_id(e, type_id);
 }
 
@@ -255,19 +378,17 @@ encode_bytes(Encoder *e, PyObject *obj)
 static void
 put_elements(Encoder *e, PyObject *const *items, Py_ssize_t n)
 {
-    JB_LITERAL(e->b, "\"elements\":[");
     Py_ssize_t shown = n > VALUE_MAX_ITEMS ? VALUE_MAX_ITEMS : n;
+    put_array_head(e, shown + (shown < n));
     for (Py_ssize_t i = 0; i < shown; i++) {
-        if (i) {
-            jb_putc(e->b, ',');
-        }
+        put_separator(e, i);
         encode(e, items[i]);
     }
     if (shown < n) {
-        jb_putc(e->b, ',');
+        put_separator(e, shown);
         put_more_marker(e, n - shown);
     }
-    jb_putc(e->b, ']');
+    put_array_end(e);
 }
 
 static void
@@ -275,9 +396,9 @@ encode_list(Encoder *e, PyObject *obj)
 {
     Py_ssize_t type_id = type_id_for(e, Py_TYPE(obj), &PyList_Type,
                                      BUILTIN_LIST, TYPE_KIND_SEQ);
-    JB_LITERAL(e->b, "{\"kind\":\"Sequence\",");
+    PUT_HEAD(e, HEAD_SEQUENCE);
     put_elements(e, ((PyListObject *)obj)->ob_item, PyList_GET_SIZE(obj));
-    JB_LITERAL(e->b, ",\"is_slice\":false");
+    PUT_HEAD(e, FIELD_NOT_SLICE);
     put_type_id(e, type_id);
 }
 
@@ -286,7 +407,7 @@ encode_tuple(Encoder *e, PyObject *obj)
 {
     Py_ssize_t type_id = type_id_for(e, Py_TYPE(obj), &PyTuple_Type,
                                      BUILTIN_TUPLE, TYPE_KIND_TUPLE);
-    JB_LITERAL(e->b, "{\"kind\":\"Tuple\",");
+    PUT_HEAD(e, HEAD_TUPLE);
     put_elements(e, ((PyTupleObject *)obj)->ob_item, PyTuple_GET_SIZE(obj));
     put_type_id(e, type_id);
 }
@@ -297,26 +418,28 @@ encode_dict(Encoder *e, PyObject *obj)
     Py_ssize_t type_id = type_id_for(e, Py_TYPE(obj), &PyDict_Type,
                                      BUILTIN_DICT, TYPE_KIND_SEQ);
     Py_ssize_t pair_type_id = tw_builtin_type_id(e->w, BUILTIN_TUPLE);
-    JB_LITERAL(e->b, "{\"kind\":\"Sequence\",\"elements\":[");
+    Py_ssize_t size = PyDict_GET_SIZE(obj);
+    Py_ssize_t shown = size > VALUE_MAX_ITEMS ? VALUE_MAX_ITEMS : size;
+    PUT_HEAD(e, HEAD_SEQUENCE);
+    put_array_head(e, shown + (shown < size));
     Py_ssize_t pos = 0, count = 0;
     PyObject *key, *value;
-    while (count < VALUE_MAX_ITEMS && PyDict_Next(obj, &pos, &key, &value)) {
-        if (count++) {
-            jb_putc(e->b, ',');
-        }
-        JB_LITERAL(e->b, "{\"kind\":\"Tuple\",\"elements\":[");
+    while (count < shown && PyDict_Next(obj, &pos, &key, &value)) {
+        put_separator(e, count++);
+        PUT_HEAD(e, HEAD_TUPLE);
+        put_array_head(e, 2);
         encode(e, key);
-        jb_putc(e->b, ',');
+        put_separator(e, 1);
         encode(e, value);
-        jb_putc(e->b, ']');
+        put_array_end(e);
         put_type_id(e, pair_type_id);
     }
-    Py_ssize_t size = PyDict_GET_SIZE(obj);
     if (count < size) {
-        jb_putc(e->b, ',');
+        put_separator(e, count);
         put_more_marker(e, size - count);
     }
-    JB_LITERAL(e->b, "],\"is_slice\":false");
+    put_array_end(e);
+    PUT_HEAD(e, FIELD_NOT_SLICE);
     put_type_id(e, type_id);
 }
 
@@ -326,22 +449,23 @@ encode_set(Encoder *e, PyObject *obj)
     Py_ssize_t type_id = PyFrozenSet_Check(obj)
         ? type_id_for(e, Py_TYPE(obj), &PyFrozenSet_Type, BUILTIN_FROZENSET, TYPE_KIND_SEQ)
         : type_id_for(e, Py_TYPE(obj), &PySet_Type, BUILTIN_SET, TYPE_KIND_SEQ);
-    JB_LITERAL(e->b, "{\"kind\":\"Sequence\",\"elements\":[");
+    Py_ssize_t size = PySet_GET_SIZE(obj);
+    Py_ssize_t shown = size > VALUE_MAX_ITEMS ? VALUE_MAX_ITEMS : size;
+    PUT_HEAD(e, HEAD_SEQUENCE);
+    put_array_head(e, shown + (shown < size));
     Py_ssize_t pos = 0, count = 0;
     PyObject *key;
     Py_hash_t hash;
-    while (count < VALUE_MAX_ITEMS && _PySet_NextEntry(obj, &pos, &key, &hash)) {
-        if (count++) {
-            jb_putc(e->b, ',');
-        }
+    while (count < shown && _PySet_NextEntry(obj, &pos, &key, &hash)) {
+        put_separator(e, count++);
         encode(e, key);
     }
-    Py_ssize_t size = PySet_GET_SIZE(obj);
     if (count < size) {
-        jb_putc(e->b, ',');
+        put_separator(e, count);
         put_more_marker(e, size - count);
     }
-    JB_LITERAL(e->b, "],\"is_slice\":false");
+    put_array_end(e);
+    PUT_HEAD(e, FIELD_NOT_SLICE);
     put_type_id(e, type_id);
 }
 
@@ -492,31 +616,13 @@ remember_struct_type(StructTypeEntry *entry, PyTypeObject *tp, const Fields *f,
 static Py_ssize_t
 struct_type_id(Encoder *e, PyTypeObject *tp, const Fields *fields)
 {
-    Py_ssize_t field_type_id = tw_builtin_type_id(e->w, BUILTIN_OBJECT);
-    Py_ssize_t marker_type_id = tw_builtin_type_id(e->w, BUILTIN_MARKER);
-    JsonBuffer record = {0};
-    JB_LITERAL(&record, "{\"kind\":6,\"lang_type\":\"");
-    put_type_name_body(&record, tp);
-    JB_LITERAL(&record, "\",\"specific_info\":{\"kind\":\"Struct\",\"fields\":[");
-    for (Py_ssize_t i = 0; i < fields->count; i++) {
-        if (i) {
-            jb_putc(&record, ',');
-        }
-        JB_LITERAL(&record, "{\"name\":");
-        jb_unicode_string(&record, fields->names[i], PY_SSIZE_T_MAX);
-        JB_LITERAL(&record, ",\"type_id\":");
-        jb_int(&record, field_type_id);
-        jb_putc(&record, '}');
-    }
-    if (fields->hidden) {
-        JB_LITERAL(&record, ",{\"name\":\"\xe2\x80\xa6\",\"type_id\":");
-        jb_int(&record, marker_type_id);
-        jb_putc(&record, '}');
-    }
-    JB_LITERAL(&record, "]}}");
-    Py_ssize_t type_id = record.failed ? -1 : tw_type_id(e->w, record.data, record.len);
-    jb_free(&record);
-    return type_id;
+    JsonBuffer name = {.plain = 1};
+    put_type_name_body(&name, tp);
+    Py_ssize_t id = name.failed ? -1 : tw_type_id(e->w, TYPE_KIND_STRUCT, name.data, name.len,
+                                                   fields->names, fields->count,
+                                                   fields->hidden > 0);
+    jb_free(&name);
+    return id;
 }
 
 static void
@@ -543,20 +649,17 @@ encode_instance(Encoder *e, PyObject *obj)
         }
     }
 
-    JB_LITERAL(e->b, "{\"kind\":\"Struct\",\"field_values\":[");
+    PUT_HEAD(e, HEAD_STRUCT);
+    put_array_head(e, fields.count + (fields.hidden > 0));
     for (Py_ssize_t i = 0; i < fields.count; i++) {
-        if (i) {
-            jb_putc(e->b, ',');
-        }
+        put_separator(e, i);
         encode(e, fields.values[i]);
     }
     if (fields.hidden) {
-        if (fields.count) {
-            jb_putc(e->b, ',');
-        }
+        put_separator(e, fields.count);
         put_more_marker(e, fields.hidden);
     }
-    jb_putc(e->b, ']');
+    put_array_end(e);
     put_type_id(e, type_id);
     for (int i = 0; i < n_name_objs; i++) {
         Py_DECREF(name_objs[i]);
@@ -568,34 +671,40 @@ static void
 encode_named(Encoder *e, const char *prefix, PyObject *name, const char *suffix,
              BuiltinType type)
 {
-    JB_LITERAL(e->b, "{\"kind\":\"Raw\",\"r\":\"<");
-    jb_utf8_body(e->b, prefix, strlen(prefix));
+    JsonBuffer *text = text_start(e);
+    jb_putc(text, '<');
+    jb_put(text, prefix, strlen(prefix));
     if (name != NULL && PyUnicode_Check(name)) {
-        jb_unicode_body(e->b, name, VALUE_MAX_STRING);
+        jb_unicode_body(text, name, VALUE_MAX_STRING);
     }
     else {
-        JB_LITERAL(e->b, "?");
+        jb_putc(text, '?');
     }
-    jb_utf8_body(e->b, suffix, strlen(suffix));
-    JB_LITERAL(e->b, ">\"");
+    jb_put(text, suffix, strlen(suffix));
+    jb_putc(text, '>');
+    PUT_HEAD(e, HEAD_RAW);
+    put_pieced_text(e);
     put_type_id(e, tw_builtin_type_id(e->w, type));
 }
 
 static void
 encode_class(Encoder *e, PyTypeObject *tp)
 {
-    JB_LITERAL(e->b, "{\"kind\":\"Raw\",\"r\":\"<class '");
-    put_type_name_body(e->b, tp);
-    JB_LITERAL(e->b, "'>\"");
+    JsonBuffer *text = text_start(e);
+    JB_LITERAL(text, "<class '");
+    put_type_name_body(text, tp);
+    JB_LITERAL(text, "'>");
+    PUT_HEAD(e, HEAD_RAW);
+    put_pieced_text(e);
     put_type_id(e, tw_builtin_type_id(e->w, BUILTIN_CLASS));
 }
 
 static void
 encode_exception(Encoder *e, PyObject *obj)
 {
-    JB_LITERAL(e->b, "{\"kind\":\"Raw\",\"r\":\"");
-    describe_exception(e->b, obj);
-    jb_putc(e->b, '"');
+    describe_exception(text_start(e), obj);
+    PUT_HEAD(e, HEAD_RAW);
+    put_pieced_text(e);
     put_type_id(e, type_id_for(e, Py_TYPE(obj), NULL, BUILTIN_OBJECT, TYPE_KIND_ERROR));
 }
 
@@ -603,9 +712,12 @@ static void
 encode_opaque(Encoder *e, PyObject *obj)
 {
     PyTypeObject *tp = Py_TYPE(obj);
-    JB_LITERAL(e->b, "{\"kind\":\"Raw\",\"r\":\"<");
-    put_type_name_body(e->b, tp);
-    JB_LITERAL(e->b, " object>\"");
+    JsonBuffer *text = text_start(e);
+    jb_putc(text, '<');
+    put_type_name_body(text, tp);
+    JB_LITERAL(text, " object>");
+    PUT_HEAD(e, HEAD_RAW);
+    put_pieced_text(e);
     put_type_id(e, type_id_for(e, tp, NULL, BUILTIN_OBJECT, TYPE_KIND_RAW));
 }
 
@@ -681,15 +793,11 @@ encode(Encoder *e, PyObject *obj)
         return;
     }
     if (obj == Py_None) {
-        JB_LITERAL(e->b, "{\"kind\":\"None\",\"type_id\":0}");
+        PUT_HEAD(e, RECORD_NONE);
     }
     else if (PyBool_Check(obj)) {
-        if (obj == Py_True) {
-            JB_LITERAL(e->b, "{\"kind\":\"Bool\",\"b\":true");
-        }
-        else {
-            JB_LITERAL(e->b, "{\"kind\":\"Bool\",\"b\":false");
-        }
+        PUT_HEAD(e, HEAD_BOOL);
+        put_bool(e, obj == Py_True);
         put_type_id(e, tw_builtin_type_id(e->w, BUILTIN_BOOL));
     }
     else if (PyLong_Check(obj)) {
@@ -738,11 +846,11 @@ encode(Encoder *e, PyObject *obj)
     }
 }
 
-void
-encode_value(TraceWriter *w, JsonBuffer *b, PyObject *obj)
+static void
+encode_value_as(TraceWriter *w, JsonBuffer *b, PyObject *obj, int cbor)
 {
     size_t start = b->len;
-    Encoder e = {.w = w, .b = b, .depth = 0, .nodes = 0};
+    Encoder e = {.w = w, .b = b, .cbor = cbor, .depth = 0, .nodes = 0};
     encode(&e, obj);
     PyErr_Clear();
     if (b->failed) {
@@ -752,8 +860,20 @@ encode_value(TraceWriter *w, JsonBuffer *b, PyObject *obj)
         }
         b->failed = 0;
         b->len = start;
-        JB_LITERAL(b, "{\"kind\":\"None\",\"type_id\":0}");
+        PUT_HEAD(&e, RECORD_NONE);
     }
+}
+
+void
+encode_value(TraceWriter *w, JsonBuffer *b, PyObject *obj)
+{
+    encode_value_as(w, b, obj, w->cbor);
+}
+
+void
+encode_value_json(TraceWriter *w, JsonBuffer *b, PyObject *obj)
+{
+    encode_value_as(w, b, obj, 0);
 }
 
 /* Append an exception argument's text: str as is, int and float as their

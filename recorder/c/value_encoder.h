@@ -1,4 +1,4 @@
-/* Encoding of Python objects as CodeTracer ValueRecords (JSON).
+/* Encoding of Python objects as CodeTracer ValueRecords, in JSON or CBOR.
  *
  * The encoder reads object structure in C and never runs user code: no
  * repr(), no attribute lookup through descriptors or __getattr__, no
@@ -17,8 +17,11 @@
 #define VALUE_MAX_STRING 4096
 #define VALUE_MAX_NODES 10000     /* values within one value */
 
-/* Append the ValueRecord of `obj` to `b`; new types are interned in `w`. */
+/* Append the ValueRecord of `obj` to `b` in the encoding of `w`'s trace
+   (CBOR for trace.ct, else JSON); new types are interned in `w`. */
 void encode_value(TraceWriter *w, JsonBuffer *b, PyObject *obj);
+/* The same in JSON, whatever the trace's format: for the extension file. */
+void encode_value_json(TraceWriter *w, JsonBuffer *b, PyObject *obj);
 
 /* Append "TypeName: message" for an exception, as a JSON string body.
    User-defined exception classes are described from their args only. */
