@@ -14,6 +14,8 @@ Configurations:
              (JSON), without assignments and subexpressions
   on-assign  on-base plus assignments
   on         everything: on-assign plus subexpression values (the default)
+  ctfs-base, ctfs-assign, ctfs
+             the same three, writing trace.ct (CODETRACER_FORMAT=ctfs)
   settrace   stock with a no-op sys.settrace tracer (bench/noop_tracer.py)
   monitoring stock with no-op sys.monitoring callbacks for PY_START,
              PY_RETURN and LINE (bench/noop_tracer.py)
@@ -62,6 +64,10 @@ PYTHON_CT_SWITCHES = {
     "on-base": {"CODETRACER_ASSIGNMENTS": "0", "CODETRACER_SUBEXPRESSIONS": "0"},
     "on-assign": {"CODETRACER_SUBEXPRESSIONS": "0"},
     "on": {},
+    "ctfs-base": {"CODETRACER_FORMAT": "ctfs", "CODETRACER_ASSIGNMENTS": "0",
+                  "CODETRACER_SUBEXPRESSIONS": "0"},
+    "ctfs-assign": {"CODETRACER_FORMAT": "ctfs", "CODETRACER_SUBEXPRESSIONS": "0"},
+    "ctfs": {"CODETRACER_FORMAT": "ctfs"},
 }
 
 

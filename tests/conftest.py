@@ -32,8 +32,8 @@ SUMMARY_PREFIX = "python-ct: "
 TIMEOUT = 300
 # Variables that would change how the interpreters run the programs.
 CLEARED_VARIABLES = ("CODETRACER_RECORD", "CODETRACER_DB_TRACE_PATH",
-                     "PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP",
-                     "PYTHONWARNINGS", "PYTHONSAFEPATH")
+                     "CODETRACER_FORMAT", "PYTHONPATH", "PYTHONHOME",
+                     "PYTHONSTARTUP", "PYTHONWARNINGS", "PYTHONSAFEPATH")
 
 
 def python_ct_path():

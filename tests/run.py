@@ -3,7 +3,8 @@
 
 1. builds python-ct and its stock twin (python3 build.py [--stock]; fast
    when nothing changed);
-2. makes build/test-venv (this python3) with pytest, and pyperf for bench/;
+2. makes build/test-venv (this python3) with pytest, zstandard and cbor2
+   (python_ct.ctfs reads trace.ct with them), and pyperf for bench/;
 3. makes build/upstream-venv (the stock twin) with the upstream recorder,
    which tests/test_upstream.py compares python-ct with;
 4. runs pytest on tests/ and exits with its exit code.
@@ -36,7 +37,8 @@ def venv_with(venv, base_python, *requirements):
 def main():
     run(sys.executable, "build.py")
     run(sys.executable, "build.py", "--stock")
-    test_python = venv_with(BUILD / "test-venv", sys.executable, "pytest", "pyperf")
+    test_python = venv_with(BUILD / "test-venv", sys.executable, "pytest",
+                            "zstandard", "cbor2", "pyperf")
     venv_with(BUILD / "upstream-venv", BUILD / "stock" / "bin" / "python3",
               UPSTREAM_RECORDER)
     pytest = [test_python, "-m", "pytest", "tests", "-q", *sys.argv[1:]]

@@ -628,7 +628,9 @@ struct_type_id(Encoder *e, PyTypeObject *tp, const Fields *fields)
 static void
 encode_instance(Encoder *e, PyObject *obj)
 {
-    Fields fields = {.count = 0, .hidden = 0};
+    Fields fields;              /* not zero-filled: 1.6 kB per instance */
+    fields.count = 0;
+    fields.hidden = 0;
     PyObject *name_objs[VALUE_MAX_ITEMS];
     int n_name_objs = 0;
     collect_slot_fields(&fields, obj, name_objs, &n_name_objs);
@@ -744,17 +746,39 @@ has_readable_fields(PyTypeObject *tp)
     return 0;
 }
 
-static int
-is_container(PyObject *obj)
+typedef enum {
+    NOT_CONTAINER, CONTAINER_LIST, CONTAINER_TUPLE, CONTAINER_DICT, CONTAINER_SET,
+    CONTAINER_INSTANCE,
+} ContainerKind;
+
+static ContainerKind
+instance_kind(PyTypeObject *tp)
+{
+    return (tp->tp_flags & Py_TPFLAGS_HEAPTYPE) && has_readable_fields(tp)
+        ? CONTAINER_INSTANCE : NOT_CONTAINER;
+}
+
+static ContainerKind
+container_kind(PyObject *obj)
 {
     PyTypeObject *tp = Py_TYPE(obj);
-    return PyList_Check(obj) || PyTuple_Check(obj) || PyDict_Check(obj) ||
-           PyAnySet_Check(obj) ||
-           ((tp->tp_flags & Py_TPFLAGS_HEAPTYPE) && has_readable_fields(tp));
+    if (PyList_Check(obj)) {
+        return CONTAINER_LIST;
+    }
+    if (PyTuple_Check(obj)) {
+        return CONTAINER_TUPLE;
+    }
+    if (PyDict_Check(obj)) {
+        return CONTAINER_DICT;
+    }
+    if (PyAnySet_Check(obj)) {
+        return CONTAINER_SET;
+    }
+    return instance_kind(tp);
 }
 
 static void
-encode_container(Encoder *e, PyObject *obj)
+encode_container(Encoder *e, PyObject *obj, ContainerKind kind)
 {
     for (int i = 0; i < e->depth; i++) {
         if (e->open[i] == obj) {
@@ -767,33 +791,62 @@ encode_container(Encoder *e, PyObject *obj)
         return;
     }
     e->open[e->depth++] = obj;
-    if (PyList_Check(obj)) {
+    switch (kind) {
+    case CONTAINER_LIST:
         encode_list(e, obj);
-    }
-    else if (PyTuple_Check(obj)) {
+        break;
+    case CONTAINER_TUPLE:
         encode_tuple(e, obj);
-    }
-    else if (PyDict_Check(obj)) {
+        break;
+    case CONTAINER_DICT:
         encode_dict(e, obj);
-    }
-    else if (PyAnySet_Check(obj)) {
+        break;
+    case CONTAINER_SET:
         encode_set(e, obj);
-    }
-    else {
+        break;
+    default:
         encode_instance(e, obj);
     }
     e->depth--;
 }
 
+/* Whether `tp` is a class defined in Python whose instances are laid out
+   as object's are: then no builtin kind below applies (a subclass of
+   float or module, say, would have that type as its best base), and the
+   subtype checks they need are skipped. */
+static int
+is_plain_instance(PyTypeObject *tp)
+{
+    if (!(tp->tp_flags & Py_TPFLAGS_HEAPTYPE) ||
+        (tp->tp_flags & (Py_TPFLAGS_BASE_EXC_SUBCLASS | Py_TPFLAGS_TYPE_SUBCLASS)))
+    {
+        return 0;
+    }
+    while (tp->tp_flags & Py_TPFLAGS_HEAPTYPE) {
+        tp = tp->tp_base;
+    }
+    return tp == &PyBaseObject_Type;
+}
+
 static void
 encode(Encoder *e, PyObject *obj)
 {
+    ContainerKind kind;
     if (++e->nodes > VALUE_MAX_NODES) {
         put_marker(e, "\xe2\x80\xa6");
         return;
     }
     if (obj == Py_None) {
         PUT_HEAD(e, RECORD_NONE);
+    }
+    else if (is_plain_instance(Py_TYPE(obj))) {
+        ContainerKind kind = instance_kind(Py_TYPE(obj));
+        if (kind != NOT_CONTAINER) {
+            encode_container(e, obj, kind);
+        }
+        else {
+            encode_opaque(e, obj);
+        }
     }
     else if (PyBool_Check(obj)) {
         PUT_HEAD(e, HEAD_BOOL);
@@ -838,8 +891,8 @@ encode(Encoder *e, PyObject *obj)
     else if (PyExceptionInstance_Check(obj)) {
         encode_exception(e, obj);
     }
-    else if (is_container(obj)) {
-        encode_container(e, obj);
+    else if ((kind = container_kind(obj)) != NOT_CONTAINER) {
+        encode_container(e, obj, kind);
     }
     else {
         encode_opaque(e, obj);
