@@ -11,6 +11,8 @@ those tests need no interpreter.
 
 import json
 import random
+import re
+import shutil
 import struct
 import sys
 from pathlib import Path
@@ -20,8 +22,10 @@ import pytest
 import zstandard
 
 from conftest import PROGRAMS, REPO, corpus, program_env, run, split_summary
-from python_ct import ctfs
+from python_ct import ctfs, trace_check
 from python_ct.ctfs import CtfsError, read_trace
+from python_ct.extension import Extension
+from python_ct.trace_model import TraceModel
 
 EXAMPLE = Path(__file__).parent / "fixtures" / "reference_example"
 MAGIC = b"\xc0\xde\x72\xac\xe2"
@@ -300,9 +304,14 @@ def test_reader_refuses_bad_files(tmp_path, name):
     assert "\n" not in str(caught.value)
 
 
-def reader_command(*args):
+def tool_command(tool, *args, python=sys.executable):
+    """Run `python -m python_ct.TOOL ARGS` on the tools of this tree."""
     env = program_env(PYTHONPATH=str(REPO / "recorder" / "python"))
-    return run([sys.executable, "-m", "python_ct.ctfs", *args], env, REPO)
+    return run([python, "-m", f"python_ct.{tool}", *args], env, REPO)
+
+
+def reader_command(*args):
+    return tool_command("ctfs", *args)
 
 
 def test_reader_command_line(tmp_path):
@@ -521,3 +530,103 @@ def test_large_trace_round_trips(python_ct, tmp_path):
     assert trace.files["events.log"] > (trace.block_size // 8 - 1) * trace.block_size
     assert trace.events == json.loads(
         (tmp_path / "trace-json" / "trace.json").read_text())
+
+
+# --- The trace tools on trace.ct folders ------------------------------------
+
+def example_ct_folder(tmp_path, events=None):
+    """The reference example's folder with its events in trace.ct."""
+    folder = tmp_path / "example"
+    shutil.copytree(EXAMPLE, folder)
+    (folder / "trace.json").unlink()
+    write_ct(folder / "trace.ct", events)
+    return folder
+
+
+def checker_output(folder, python=sys.executable):
+    process = tool_command("trace_check", folder, python=python)
+    return process.stdout, process.stderr, process.returncode
+
+
+def test_trace_check_names_trace_ct_in_problems(tmp_path):
+    folder = example_ct_folder(tmp_path)
+    assert trace_check.check_trace_folder(folder) == []
+    events = example_events()
+    events.pop()                            # the top-level Return
+    write_ct(folder / "trace.ct", events)
+    assert trace_check.check_trace_folder(folder) == [
+        "trace.ct end: 1 Call(s) never returned"]
+
+
+@pytest.mark.parametrize("program", ["threads_many.py", "assignments.py"])
+def test_trace_check_passes_on_trace_ct(python_ct, tmp_path, program):
+    folder = tmp_path / "trace"
+    record_as(python_ct, folder, "ctfs", PROGRAMS / program)
+    assert not list(folder.rglob("trace.json"))
+    assert len(list(folder.glob("threads/*/trace.ct"))) == \
+        (3 if program in THREADED else 0)
+    assert checker_output(folder) == (f"{folder}: OK\n", "", 0)
+
+
+def test_trace_check_reports_a_damaged_trace_ct(python_ct, tmp_path):
+    folder = tmp_path / "trace"
+    record_as(python_ct, folder, "ctfs", PROGRAMS / "five.py")
+    image = (folder / "trace.ct").read_bytes()
+    (folder / "trace.ct").write_bytes(image[:len(image) // 2])
+    stdout, stderr, status = checker_output(folder)
+    assert (stderr, status) == ("", 1)
+    [line] = stdout.splitlines()
+    assert line.startswith(f"{folder}: trace.ct: ") and "past the end" in line
+
+
+def test_trace_check_refuses_trace_json_beside_trace_ct(python_ct, tmp_path):
+    folder = tmp_path / "trace"
+    record_as(python_ct, folder, "ctfs", PROGRAMS / "five.py")
+    shutil.copy(EXAMPLE / "trace.json", folder)
+    assert checker_output(folder) == (
+        f"{folder}: holds both trace.json and trace.ct\n", "", 1)
+
+
+def test_trace_check_without_the_ctfs_packages(python_ct, tmp_path):
+    """The installed interpreter lacks zstandard and cbor2: one line says
+    how to get them (recording off, so pip does not record over a
+    trace-out folder)."""
+    python = python_ct.parent / "python3.13"
+    if run([python, "-c", "import zstandard, cbor2"], program_env(),
+           tmp_path).returncode == 0:
+        pytest.skip(f"{python} has zstandard and cbor2")
+    folder = example_ct_folder(tmp_path)
+    stdout, stderr, status = checker_output(folder, python)
+    assert (stderr, status) == ("", 1)
+    [line] = stdout.splitlines()
+    assert re.fullmatch(
+        f"{re.escape(str(folder))}: trace.ct: cannot be read without the "
+        f"(zstandard|cbor2) package: run CODETRACER_RECORD=0 python-ct -m pip "
+        f"install zstandard cbor2, or use a Python that has them", line)
+
+
+def test_trace_model_and_extension_load_trace_ct(python_ct, tmp_path):
+    """TraceModel.load and Extension.load give the same results on the
+    JSON and the CTFS recording of one run."""
+    folders = [tmp_path / "trace-json", tmp_path / "trace-ctfs"]
+    for folder, format in zip(folders, (None, "ctfs")):
+        process = record_as(python_ct, folder, format,
+                            PROGRAMS / "assignments.py", cwd=tmp_path)
+        assert process.returncode == 0, process.stderr
+    from_json, from_ctfs = (TraceModel.load(f) for f in folders)
+    assert (folders[1] / "trace.ct").is_file()
+
+    def replayed(model):
+        return ([(s.index, s.path, s.line, s.call.name, s.values)
+                 for s in model.steps], model.root.outline(), model.output(),
+                [c.args for c in model.calls_named("__init__")])
+    assert replayed(from_ctfs) == replayed(from_json)
+    json_ext, ctfs_ext = (Extension.load(f) for f in folders)
+    assert ctfs_ext.assignments_to("d['k']") == \
+        json_ext.assignments_to("d['k']") != []
+    history = ctfs_ext.history("a", "main")
+    assert history == json_ext.history("a", "main")
+    assert [value for _, value in history] == [1, 3]
+    assert (ctfs_ext.sites, ctfs_ext.assignments, ctfs_ext.values,
+            ctfs_ext.exceptions) == (json_ext.sites, json_ext.assignments,
+                                     json_ext.values, json_ext.exceptions)

@@ -52,11 +52,11 @@ ext_text(ExtensionWriter *x, const char *utf8, size_t len)
     jb_utf8_string(&x->stream.out, utf8, len);
 }
 
-void
-ext_json(ExtensionWriter *x, const char *json, size_t len)
+JsonBuffer *
+ext_field(ExtensionWriter *x)
 {
     jb_putc(&x->stream.out, ',');
-    jb_put(&x->stream.out, json, len);
+    return &x->stream.out;
 }
 
 void

@@ -37,8 +37,10 @@ int ext_site(ExtensionWriter *x, const char *kind, const char *op,
 void ext_begin(ExtensionWriter *x, const char *tag, long long step);
 void ext_int(ExtensionWriter *x, long long v);
 void ext_text(ExtensionWriter *x, const char *utf8, size_t len);
-/* An encoded ValueRecord, or a JSON string body as a string. */
-void ext_json(ExtensionWriter *x, const char *json, size_t len);
+/* Start a field and return the buffer to write its JSON into (a
+   ValueRecord is encoded there directly). */
+JsonBuffer *ext_field(ExtensionWriter *x);
+/* A JSON string body, as a string field. */
 void ext_string_body(ExtensionWriter *x, const char *body, size_t len);
 void ext_end(ExtensionWriter *x);
 

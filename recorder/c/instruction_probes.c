@@ -15,14 +15,12 @@
 
 enum { CONTINUE = 0, DISABLE = 1 };
 
-/* Append ",<ValueRecord>" of `obj` to the record being written. */
+/* Append ",<ValueRecord>" of `obj` to the record being written.  Types it
+   needs are interned in trace.json (or trace.ct), never in this record. */
 static void
 put_value(ThreadRecording *tr, PyObject *obj)
 {
-    JsonBuffer *scratch = &tr->scratch;
-    scratch->len = 0;
-    encode_value_json(&tr->writer, scratch, obj);
-    ext_json(&tr->ext, scratch->data, scratch->len);
+    encode_value_json(&tr->writer, ext_field(&tr->ext), obj);
 }
 
 static void

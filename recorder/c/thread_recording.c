@@ -78,10 +78,19 @@ thread_recording_lookup(PyThreadState *tstate)
         }
     }
     char folder[4096];
-    snprintf(folder, sizeof(folder), "%s/threads", recorder.folder);
-    (void)mkdir(folder, 0755);   /* a failure shows in the next mkdir */
-    snprintf(folder, sizeof(folder), "%s/threads/%d", recorder.folder, recorder.nthreads);
-    ThreadRecording *tr = thread_recording_create(tstate, folder);
+    ThreadRecording *tr = NULL;
+    if (snprintf(folder, sizeof(folder), "%s/threads/%d", recorder.folder,
+                 recorder.nthreads) >= (int)sizeof(folder))
+    {
+        errno = ENAMETOOLONG;
+    }
+    else {
+        char *last_slash = strrchr(folder, '/');
+        *last_slash = '\0';
+        (void)mkdir(folder, 0755);   /* threads/; a failure shows in the next mkdir */
+        *last_slash = '/';
+        tr = thread_recording_create(tstate, folder);
+    }
     if (tr == NULL) {
         fprintf(stderr, "python-ct: cannot record a thread into %s: %s\n",
                 folder, strerror(errno));

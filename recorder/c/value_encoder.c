@@ -273,7 +273,7 @@ encode_int(Encoder *e, PyObject *obj)
 
 /* The repr() text of recent floats, by their bits: a variable that keeps
    its float from step to step is converted once. */
-#define FLOAT_TEXT_CACHE_SIZE 256
+#define FLOAT_TEXT_CACHE_SIZE 4096    /* few collisions among the live values */
 static struct {
     uint64_t bits;
     uint8_t len;              /* 0: empty */
@@ -290,7 +290,7 @@ encode_float(Encoder *e, PyObject *obj)
     double value = PyFloat_AS_DOUBLE(obj);
     uint64_t bits;
     memcpy(&bits, &value, sizeof(bits));
-    size_t slot = (size_t)((bits * 0x9E3779B97F4A7C15ULL) >> 56) % FLOAT_TEXT_CACHE_SIZE;
+    size_t slot = (size_t)((bits * 0x9E3779B97F4A7C15ULL) >> 52) % FLOAT_TEXT_CACHE_SIZE;
     if (float_texts[slot].len == 0 || float_texts[slot].bits != bits) {
         char *text = PyOS_double_to_string(value, 'r', 0, Py_DTSF_ADD_DOT_0, NULL);
         if (text == NULL) {

@@ -315,8 +315,9 @@ def parse_meta(data):
 
 def read_trace(path):
     if MISSING:
-        raise CtfsError(f"reading trace.ct needs the {MISSING} package "
-                        f"(pip install zstandard cbor2)")
+        raise CtfsError(f"cannot be read without the {MISSING} package: run "
+                        f"CODETRACER_RECORD=0 python-ct -m pip install "
+                        f"zstandard cbor2, or use a Python that has them")
     try:
         data = Path(path).read_bytes()
     except OSError as error:

@@ -10,8 +10,9 @@ subexpression values and exception events that trace.json cannot hold
     ext.exceptions     [ExceptionEvent(step, kind, function, type, message)]
 
 Values are decoded by trace_model.decode with the types of the trace.json
-beside the file.  An Assignment's target is resolved: a subscript or slice
-store whose key is a literal shows it (`d[k]` storing at 'a' -> `d['a']`).
+(or trace.ct) beside the file.  An Assignment's target is resolved: a
+subscript or slice store whose key is a literal shows it (`d[k]` storing at
+'a' -> `d['a']`).
 """
 
 import ast
@@ -21,6 +22,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
+from python_ct import ctfs
 from python_ct.trace_model import Raw, decode
 
 EXTENSION_FILE = "trace_extension.jsonl"
@@ -71,13 +73,13 @@ class ExceptionEvent:
 
 
 def _trace_tables(folder):
-    """The bodies of trace.json's events by name.  A trace.json left
-    unclosed by a killed program ends after a complete event, so it is read
-    with its array closed."""
-    text = (Path(folder) / "trace.json").read_text(encoding="utf-8")
+    """The bodies of the trace's events (trace.ct or trace.json) by name.
+    A trace.json left unclosed by a killed program ends after a complete
+    event, so it is read with its array closed."""
     try:
-        events = json.loads(text)
+        events = ctfs.load_events(folder)
     except ValueError:
+        text = (Path(folder) / "trace.json").read_text(encoding="utf-8")
         events = json.loads(text.rstrip().rstrip(",") + "]")
     tables = defaultdict(list)
     for event in events:

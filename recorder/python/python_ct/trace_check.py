@@ -10,7 +10,9 @@ Char, Cell, ValueRef/ref_id, thread events, BindVariable, Assignment,
 DropVariables), and Calls and Returns balance.  A trace_extension.jsonl
 beside trace.json is checked against it (extension_check), and each other
 thread's trace folder that the metadata lists (threads/<n>/) is checked as
-a trace folder of its own, its problems prefixed with its folder.
+a trace folder of its own, its problems prefixed with its folder.  A folder
+recorded with CODETRACER_FORMAT=ctfs holds trace.ct instead of trace.json:
+its events, decoded by python_ct.ctfs, are checked the same way.
 
 Library use:  check_trace_folder(folder) -> list of problems (empty: valid)
               validate_trace_folder(folder) raises TraceError when invalid
@@ -22,6 +24,7 @@ import os
 import sys
 from pathlib import Path
 
+from python_ct import ctfs
 from python_ct.extension_check import EXTENSION_FILE, check_extension
 from python_ct.record_check import (FIELD_KINDS, MAX_PROBLEMS, RecordChecker,
                                     has_lone_surrogate, is_int, parse_json,
@@ -30,6 +33,7 @@ from python_ct.record_check import (FIELD_KINDS, MAX_PROBLEMS, RecordChecker,
 TYPE_KINDS = 34             # TypeKind numbers are 0..33
 NONE_TYPE_KIND = 30
 EVENT_LOG_KINDS = 14        # EventLogKind numbers are 0..13
+TRACE_FILES = ("trace.json", "trace.ct")    # a folder holds one of them
 
 FORBIDDEN_EVENTS = {
     "BindVariable": "25.11.1 panics on it",
@@ -91,7 +95,7 @@ def _lone_surrogate_problems(name, document):
         return []
     if not isinstance(document, list):
         return [f"{name}: a string holds a lone surrogate"]
-    label = "event" if name == "trace.json" else "item"
+    label = "event" if name in TRACE_FILES else "item"
     return [f"{name} {label} {index}: a string holds a lone surrogate"
             for index, item in enumerate(document)
             if has_lone_surrogate(item)][:MAX_PROBLEMS]
@@ -102,13 +106,22 @@ def load_json(path):
     return parse_json(Path(path).read_bytes())
 
 
+def load_document(path):
+    """Parse trace.ct with python_ct.ctfs (into the events trace.json would
+    hold), any other file with load_json."""
+    if path.name == "trace.ct":
+        return ctfs.read_trace(path).events
+    return load_json(path)
+
+
 class _EventChecker(RecordChecker):
-    """Walks trace.json once, keeping the interning tables of §2.2."""
+    """Walks the events once, keeping the interning tables of §2.2."""
 
     field_kinds = TRACE_FIELD_KINDS
 
-    def __init__(self):
-        super().__init__("trace.json")
+    def __init__(self, name):
+        super().__init__(name)
+        self.name = name            # trace.json or trace.ct
         self.paths = []
         self.variable_count = 0
         self.function_count = 0
@@ -129,13 +142,13 @@ class _EventChecker(RecordChecker):
             self.problem("must hold one JSON array of events")
             return
         for index, event in enumerate(events):
-            self.where = f"trace.json event {index}"
+            self.where = f"{self.name} event {index}"
             self.check_event(event)
             if len(self.problems) >= MAX_PROBLEMS:
-                self.where = "trace.json"
+                self.where = self.name
                 self.problem("too many problems, stopped checking")
                 return
-        self.where = "trace.json end"
+        self.where = f"{self.name} end"
         if self.open_calls:
             self.problem(f"{self.open_calls} Call(s) never returned")
 
@@ -264,14 +277,15 @@ class _EventChecker(RecordChecker):
         else:
             self.step_count -= 1
 
-def check_events(events):
-    """Check a decoded trace.json event array.
+def check_events(events, name="trace.json"):
+    """Check a decoded event array (of trace.json, or of trace.ct: `name`
+    names the file in the problems).
 
     Return the checker: its `problems`, and the tables that the extension
     file refers to: `paths` (the Path strings), `types` (the Type bodies),
     `function_count` and `step_count`.
     """
-    checker = _EventChecker()
+    checker = _EventChecker(name)
     checker.run(events)
     return checker
 
@@ -347,10 +361,17 @@ def check_paths(paths, path_events):
 def check_trace_folder(folder):
     """Return the list of problems of a trace folder (empty: valid)."""
     folder = Path(folder)
+    trace_files = [name for name in TRACE_FILES if (folder / name).exists()]
+    if len(trace_files) != 1:
+        return ["holds both trace.json and trace.ct" if trace_files
+                else "holds neither trace.json nor trace.ct"]
+    trace_file = trace_files[0]
     documents, problems = {}, []
-    for name in ("trace.json", "trace_metadata.json", "trace_paths.json"):
+    for name in (trace_file, "trace_metadata.json", "trace_paths.json"):
         try:
-            documents[name] = load_json(folder / name)
+            documents[name] = load_document(folder / name)
+        except ctfs.CtfsError as error:
+            problems.append(f"{name}: {' '.join(str(error).split())}")
         except OSError as error:
             problems.append(f"{name}: cannot read: {error.strerror}")
         except ValueError as error:
@@ -359,7 +380,7 @@ def check_trace_folder(folder):
         return problems
     for name, document in documents.items():
         problems += _lone_surrogate_problems(name, document)
-    trace = check_events(documents["trace.json"])
+    trace = check_events(documents[trace_file], trace_file)
     metadata = documents["trace_metadata.json"]
     problems += (trace.problems + check_metadata(metadata)
                  + check_paths(documents["trace_paths.json"], trace.paths))
@@ -384,8 +405,8 @@ def validate_trace_folder(folder):
 def main(argv=None):
     parser = argparse.ArgumentParser(
         prog="python -m python_ct.trace_check",
-        description="Check CodeTracer trace folders (trace.json, "
-                    "trace_metadata.json, trace_paths.json, "
+        description="Check CodeTracer trace folders (trace.json or "
+                    "trace.ct, trace_metadata.json, trace_paths.json, "
                     "trace_extension.jsonl, threads/<n>/).")
     parser.add_argument("folders", nargs="+", type=Path, metavar="FOLDER")
     args = parser.parse_args(argv)

@@ -9,7 +9,7 @@ The events are replayed with the semantics of the CodeTracer backend
   step 0) moves to the new call: it is the callee's first step;
 * an Event attaches to the latest step (to none before any step).
 
-    model = TraceModel.load(folder)
+    model = TraceModel.load(folder)     (trace.json or trace.ct)
     model.steps        [Step(index, path, line, call, values, records)]
     model.root         the first (top-level) Call; Call.children, .args,
                        .return_value, .steps, .first_step
@@ -26,6 +26,8 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from python_ct import ctfs
 
 STDOUT, STDERR, ERROR = 0, 2, 11   # EventLogKind numbers used by python-ct
 TYPE_KEY = "__type__"
@@ -172,7 +174,7 @@ class TraceModel:
         def read(name):
             with open(folder / name, encoding="utf-8") as file:
                 return json.load(file)
-        return cls(read("trace.json"), read("trace_metadata.json"),
+        return cls(ctfs.load_events(folder), read("trace_metadata.json"),
                    read("trace_paths.json"))
 
     # --- replay -------------------------------------------------------
