@@ -27,7 +27,8 @@ each run once in-process through bench/pyperf_shim/ instead of pyperf.
 
 Usage: build/test-venv/bin/python bench/run.py [--rounds N] [--with-upstream]
        [--configs on,settrace,...] [--pyperformance]
-       [workload ...]
+       [workload ...]      (names of bench/workloads/ or, with
+                            --pyperformance, pyperformance benchmarks)
 """
 
 import argparse
@@ -198,10 +199,14 @@ def main():
     args = parser.parse_args()
     if not Path(TIME).exists():
         sys.exit(f"{TIME} (GNU time) is needed to measure peak RSS: apt-get install time")
-    names = args.workloads or sorted(p.stem for p in WORKLOADS.glob("*.py"))
-    workloads = [WORKLOADS / f"{name}.py" for name in names]
+    workloads = sorted(WORKLOADS.glob("*.py"))
     if args.pyperformance:
         workloads += pyperformance_workloads(Path(tempfile.mkdtemp(prefix="python-ct-pyperformance-")))
+    if args.workloads:
+        unknown = set(args.workloads) - {w.stem for w in workloads}
+        if unknown:
+            sys.exit(f"unknown workloads: {' '.join(sorted(unknown))}")
+        workloads = [w for w in workloads if w.stem in args.workloads]
     configs = (["stock", *PYTHON_CT_SWITCHES, "settrace", "monitoring"]
                + (["upstream"] if args.with_upstream else []))
     if args.configs:

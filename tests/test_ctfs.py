@@ -1,5 +1,7 @@
 """CODETRACER_FORMAT=ctfs: the trace folder holds trace.ct (a CTFS "old
-format" container, trace-format reference §4.1-4.4) instead of trace.json.
+format" container, trace-format reference §4.1-4.4) instead of trace.json,
+and trace_extension.jsonl.zst (the same lines as zstd frames) instead of
+trace_extension.jsonl.
 
 Every program of tests/programs/ is recorded twice, as JSON and as CTFS, and
 python_ct.ctfs must read back from trace.ct exactly the events of trace.json,
@@ -25,6 +27,7 @@ from conftest import PROGRAMS, REPO, corpus, program_env, run, split_summary
 from python_ct import ctfs, trace_check
 from python_ct.ctfs import CtfsError, read_trace
 from python_ct.extension import Extension
+from python_ct.extension_check import check_extension
 from python_ct.trace_model import TraceModel
 
 EXAMPLE = Path(__file__).parent / "fixtures" / "reference_example"
@@ -381,10 +384,21 @@ def comparable(program, relative):
     return masked if program in VARYING else list
 
 
+# A CTFS recording's file for each file of a JSON recording that differs.
+CTFS_NAMES = {"trace.json": "trace.ct",
+              "trace_extension.jsonl": "trace_extension.jsonl.zst"}
+
+
+def ctfs_name(relative):
+    path = Path(relative)
+    return str(path.with_name(CTFS_NAMES.get(path.name, path.name)))
+
+
 def assert_same_trace(json_folder, ctfs_folder, program=None):
-    """ctfs_folder holds trace.ct where json_folder holds trace.json, the
-    same events in each, and meta.dat agrees with the JSON metadata."""
-    expected = [f.replace("trace.json", "trace.ct") for f in files_in(json_folder)]
+    """ctfs_folder holds trace.ct where json_folder holds trace.json (and
+    trace_extension.jsonl.zst for trace_extension.jsonl), the same events
+    in each, and meta.dat agrees with the JSON metadata."""
+    expected = [ctfs_name(f) for f in files_in(json_folder)]
     assert files_in(ctfs_folder) == sorted(expected)
     for trace_json in sorted(json_folder.rglob("trace.json")):
         relative = trace_json.parent.relative_to(json_folder)
@@ -563,8 +577,10 @@ def test_trace_check_passes_on_trace_ct(python_ct, tmp_path, program):
     folder = tmp_path / "trace"
     record_as(python_ct, folder, "ctfs", PROGRAMS / program)
     assert not list(folder.rglob("trace.json"))
-    assert len(list(folder.glob("threads/*/trace.ct"))) == \
-        (3 if program in THREADED else 0)
+    assert not list(folder.rglob("trace_extension.jsonl"))
+    threads = 3 if program in THREADED else 0
+    assert len(list(folder.glob("threads/*/trace.ct"))) == threads
+    assert len(list(folder.rglob("trace_extension.jsonl.zst"))) == 1 + threads
     assert checker_output(folder) == (f"{folder}: OK\n", "", 0)
 
 
@@ -630,3 +646,133 @@ def test_trace_model_and_extension_load_trace_ct(python_ct, tmp_path):
     assert (ctfs_ext.sites, ctfs_ext.assignments, ctfs_ext.values,
             ctfs_ext.exceptions) == (json_ext.sites, json_ext.assignments,
                                      json_ext.values, json_ext.exceptions)
+
+
+# --- trace_extension.jsonl.zst ----------------------------------------------
+
+ZST = "trace_extension.jsonl.zst"
+
+
+@pytest.mark.parametrize("program", ["assignments.py", "subexpressions.py"])
+def test_ctfs_extension_is_the_json_lines_compressed(python_ct, tmp_path,
+                                                     program):
+    """A CTFS recording's trace_extension.jsonl.zst decompresses to the
+    bytes of the JSON recording's trace_extension.jsonl (both programs
+    record the same lines on every run), and Extension.load reads the
+    same records from it."""
+    folders = [tmp_path / "trace-json", tmp_path / "trace-ctfs"]
+    for folder, format in zip(folders, (None, "ctfs")):
+        process = record_as(python_ct, folder, format, PROGRAMS / program,
+                            cwd=tmp_path)
+        assert process.returncode == 0, process.stderr
+    plain, compressed = folders[0] / "trace_extension.jsonl", folders[1] / ZST
+    assert not (folders[0] / ZST).exists()
+    assert not (folders[1] / "trace_extension.jsonl").exists()
+    assert compressed.read_bytes()[:4] == b"\x28\xb5\x2f\xfd"   # zstd magic
+    assert ctfs.read_zstd(compressed) == plain.read_bytes()
+    json_ext, ctfs_ext = (Extension.load(f) for f in folders)
+    assert json_ext.assignments and json_ext.values
+    assert (ctfs_ext.sites, ctfs_ext.assignments, ctfs_ext.values,
+            ctfs_ext.exceptions) == (json_ext.sites, json_ext.assignments,
+                                     json_ext.values, json_ext.exceptions)
+
+
+def test_read_zstd_reads_across_frames_and_up_to_a_cut(tmp_path):
+    """The recorder writes one frame per block of lines; a recording killed
+    while writing leaves its last frame cut short: the frames before it,
+    and the complete blocks of the cut one, are read; damage is an error."""
+    compress = zstandard.ZstdCompressor().compress
+    lines = [b'["value",%d]\n' % i for i in range(100_000)]
+    whole = b"".join(lines)
+    frames = [compress(b"".join(lines[:50_000])),
+              compress(b"".join(lines[50_000:]))]
+    path = tmp_path / ZST
+    path.write_bytes(b"".join(frames))
+    assert ctfs.read_zstd(path) == whole
+    path.write_bytes(frames[0] + frames[1][:len(frames[1]) // 2])
+    data = ctfs.read_zstd(path)
+    assert data.startswith(b"".join(lines[:50_000]))
+    assert whole.startswith(data) and len(data) < len(whole)
+    path.write_bytes(frames[0] + b"junk")
+    with pytest.raises(CtfsError, match="zstd"):
+        ctfs.read_zstd(path)
+
+
+def test_a_cut_short_zst_keeps_the_records_before_the_cut(python_ct,
+                                                          tmp_path):
+    """Like a plain file whose last line is cut short: trace_check finds
+    no problem, Extension.load the records of the complete frames."""
+    folder = tmp_path / "trace"
+    record_as(python_ct, folder, "ctfs", PROGRAMS / "assignments.py")
+    full = Extension.load(folder)
+    lines = ctfs.read_zstd(folder / ZST).splitlines(keepends=True)
+    half = len(lines) // 2
+    compress = zstandard.ZstdCompressor().compress
+    second = compress(b"".join(lines[half:]))
+    (folder / ZST).write_bytes(compress(b"".join(lines[:half]))
+                               + second[:len(second) // 2])
+    assert checker_output(folder) == (f"{folder}: OK\n", "", 0)
+    cut = Extension.load(folder)
+    kept = sum(line.startswith(b'["assign"') for line in lines[:half])
+    assert kept and cut.assignments == full.assignments[:len(cut.assignments)]
+    assert kept <= len(cut.assignments) < len(full.assignments)
+
+
+def test_trace_check_reports_a_damaged_zst(python_ct, tmp_path):
+    folder = tmp_path / "trace"
+    record_as(python_ct, folder, "ctfs", PROGRAMS / "five.py")
+    data = bytearray((folder / ZST).read_bytes())
+    data[0] ^= 0xFF                                     # the frame's magic
+    (folder / ZST).write_bytes(bytes(data))
+    stdout, stderr, status = checker_output(folder)
+    assert (stderr, status) == ("", 1)
+    [line] = stdout.splitlines()
+    assert line.startswith(f"{folder}: {ZST}: ") and "zstd" in line
+
+
+def test_trace_check_wants_the_extension_file_of_the_trace_file(python_ct,
+                                                                 tmp_path):
+    """trace.ct goes with trace_extension.jsonl.zst, trace.json with
+    trace_extension.jsonl; the other one, or both, is a problem."""
+    folder = tmp_path / "trace"
+    record_as(python_ct, folder, "ctfs", PROGRAMS / "five.py")
+    plain = folder / "trace_extension.jsonl"
+    plain.write_bytes(ctfs.read_zstd(folder / ZST))
+    assert trace_check.check_trace_folder(folder) == [
+        f"holds both trace_extension.jsonl and {ZST}"]
+    (folder / ZST).unlink()
+    assert trace_check.check_trace_folder(folder) == [
+        f"trace_extension.jsonl beside trace.ct: expected {ZST}"]
+    assert Extension.load(folder).exceptions == []
+    (folder / ZST).write_bytes(zstandard.ZstdCompressor().compress(
+        plain.read_bytes()))
+    plain.unlink()
+    events = read_trace(folder / "trace.ct").events
+    (folder / "trace.json").write_text(json.dumps(events))
+    (folder / "trace.ct").unlink()
+    assert trace_check.check_trace_folder(folder) == [
+        f"{ZST} beside trace.json: expected trace_extension.jsonl"]
+
+
+def test_a_recording_removes_the_other_extension_file(python_ct, tmp_path):
+    folder = tmp_path / "trace"
+    for format, present, absent in (
+            ("ctfs", ZST, "trace_extension.jsonl"),
+            (None, "trace_extension.jsonl", ZST),
+            ("ctfs", ZST, "trace_extension.jsonl")):
+        process = record_as(python_ct, folder, format, PROGRAMS / "five.py")
+        assert process.returncode == 0, process.stderr
+        assert (folder / present).is_file() and not (folder / absent).exists()
+        assert trace_check.check_trace_folder(folder) == []
+
+
+def test_check_extension_without_zstandard(tmp_path, monkeypatch):
+    """A Python without zstandard: one line says how to get it."""
+    (tmp_path / ZST).write_bytes(zstandard.ZstdCompressor().compress(
+        b'["format","python-ct-extension",1]\n'))
+    assert check_extension(tmp_path / ZST, [], 0, 0, 0) == []
+    monkeypatch.setattr(ctfs, "zstandard", None)
+    assert check_extension(tmp_path / ZST, [], 0, 0, 0) == [
+        f"{ZST}: cannot be read without the zstandard package: run "
+        f"CODETRACER_RECORD=0 python-ct -m pip install zstandard cbor2, or "
+        f"use a Python that has them"]

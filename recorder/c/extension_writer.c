@@ -2,12 +2,20 @@
 
 #include "extension_writer.h"
 
+#include <unistd.h>
+
 int
-ext_open(ExtensionWriter *x, const char *folder)
+ext_open(ExtensionWriter *x, const char *folder, int compressed)
 {
     memset(x, 0, sizeof(*x));
-    if (stream_open(&x->stream, folder, EXTENSION_FILE_NAME) < 0) {
+    const char *name = compressed ? COMPRESSED_EXTENSION_FILE_NAME : EXTENSION_FILE_NAME;
+    const char *other = compressed ? EXTENSION_FILE_NAME : COMPRESSED_EXTENSION_FILE_NAME;
+    if (stream_open(&x->stream, folder, name, compressed) < 0) {
         return -1;
+    }
+    char path[4200];
+    if (snprintf(path, sizeof(path), "%s/%s", folder, other) < (int)sizeof(path)) {
+        (void)unlink(path);
     }
     JsonBuffer *out = &x->stream.out;
     JB_LITERAL(out, "[\"format\",\"python-ct-extension\",");

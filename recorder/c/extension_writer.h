@@ -10,6 +10,8 @@
 #include "output_stream.h"
 
 #define EXTENSION_FILE_NAME "trace_extension.jsonl"
+/* The same, zstd-compressed: beside a trace.ct. */
+#define COMPRESSED_EXTENSION_FILE_NAME "trace_extension.jsonl.zst"
 #define EXTENSION_FORMAT_VERSION 1
 
 typedef struct {
@@ -18,7 +20,9 @@ typedef struct {
     int next_site;
 } ExtensionWriter;
 
-int ext_open(ExtensionWriter *x, const char *folder);
+/* Create the extension file in `folder`, compressed or not; remove the
+   other one, which would belong to an earlier recording. */
+int ext_open(ExtensionWriter *x, const char *folder, int compressed);
 int ext_close(ExtensionWriter *x);
 void ext_abandon(ExtensionWriter *x);
 

@@ -31,9 +31,10 @@ write_all(int fd, const char *data, size_t len, long long *written)
 }
 
 int
-stream_open(OutputStream *s, const char *folder, const char *name)
+stream_open(OutputStream *s, const char *folder, const char *name, int compressed)
 {
     memset(s, 0, sizeof(*s));
+    s->compressed = compressed;
     char path[4200];
     if (snprintf(path, sizeof(path), "%s/%s", folder, name) >= (int)sizeof(path)) {
         s->fd = -1;
@@ -49,34 +50,37 @@ stream_open_chunked(OutputStream *s, CtfsContainer *c, int file)
 {
     memset(s, 0, sizeof(*s));
     s->fd = -1;
+    s->compressed = 1;
     s->container = c;
     s->container_file = file;
 }
 
-/* zstd level 1: the fastest, and the chunks still shrink 10-20 times. */
+/* zstd level 1: the fastest, and the chunks still shrink 10-20 times.
+   Each frame carries a checksum, so damage is found, not decoded. */
 #define CHUNK_COMPRESSION_LEVEL 1
 
-/* Write `records` records starting with record number `first` as one
-   chunk: compressed size u32, record count u32, first record u64 (all
-   little-endian), then a zstd frame that states its content size.  `cctx`
-   and `frame` belong to the calling thread.  Return 0 or an errno. */
-static int
-write_chunk(OutputStream *s, const char *data, size_t len, long long first,
-            long long records, ZSTD_CCtx *cctx, JsonBuffer *frame,
-            long long *written)
+static ZSTD_CCtx *
+new_compressor(void)
 {
-    size_t bound = ZSTD_compressBound(len);
-    frame->len = 0;
-    if (cctx == NULL || jb_reserve(frame, 16 + bound) < 0) {
-        frame->failed = 0;
-        return ENOMEM;
+    ZSTD_CCtx *cctx = ZSTD_createCCtx();
+    if (cctx != NULL &&
+        (ZSTD_isError(ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel,
+                                             CHUNK_COMPRESSION_LEVEL)) ||
+         ZSTD_isError(ZSTD_CCtx_setParameter(cctx, ZSTD_c_checksumFlag, 1))))
+    {
+        ZSTD_freeCCtx(cctx);
+        cctx = NULL;
     }
-    size_t size = ZSTD_compressCCtx(cctx, frame->data + 16, bound, data, len,
-                                    CHUNK_COMPRESSION_LEVEL);
-    if (ZSTD_isError(size)) {
-        return EIO;
-    }
-    unsigned char *header = (unsigned char *)frame->data;
+    return cctx;
+}
+
+/* A chunk of events.log: compressed size u32, record count u32, first
+   record u64 (all little-endian), then the frame. */
+#define CHUNK_HEADER_SIZE 16
+
+static void
+put_chunk_header(unsigned char *header, size_t size, long long first, long long records)
+{
     uint64_t fields[3] = {size, (uint64_t)records, (uint64_t)first};
     int widths[3] = {4, 4, 8};
     for (int f = 0, at = 0; f < 3; at += widths[f], f++) {
@@ -84,21 +88,38 @@ write_chunk(OutputStream *s, const char *data, size_t len, long long first,
             header[at + i] = (unsigned char)(fields[f] >> (8 * i));
         }
     }
-    *written += (long long)(16 + size);
-    return ctfs_append(s->container, s->container_file, frame->data, 16 + size);
 }
 
-/* Write a buffer of `records` records, the first numbered `first`. */
+/* Write a buffer of `records` records, the first numbered `first`: as it
+   is, or as a zstd frame that states its content size (in a chunk if the
+   stream is in a container).  `cctx` and `frame` belong to the calling
+   thread.  Return 0 or an errno. */
 static int
 write_buffer(OutputStream *s, const JsonBuffer *buffer, long long first,
              long long records, ZSTD_CCtx *cctx, JsonBuffer *frame,
              long long *written)
 {
-    if (s->container != NULL) {
-        return write_chunk(s, buffer->data, buffer->len, first, records, cctx,
-                           frame, written);
+    if (!s->compressed) {
+        return write_all(s->fd, buffer->data, buffer->len, written);
     }
-    return write_all(s->fd, buffer->data, buffer->len, written);
+    size_t header = s->container != NULL ? CHUNK_HEADER_SIZE : 0;
+    size_t bound = ZSTD_compressBound(buffer->len);
+    frame->len = 0;
+    if (cctx == NULL || jb_reserve(frame, header + bound) < 0) {
+        frame->failed = 0;
+        return ENOMEM;
+    }
+    size_t size = ZSTD_compress2(cctx, frame->data + header, bound, buffer->data,
+                                 buffer->len);
+    if (ZSTD_isError(size)) {
+        return EIO;
+    }
+    if (s->container == NULL) {
+        return write_all(s->fd, frame->data, size, written);
+    }
+    put_chunk_header((unsigned char *)frame->data, size, first, records);
+    *written += (long long)(header + size);
+    return ctfs_append(s->container, s->container_file, frame->data, header + size);
 }
 
 /* The writer thread and its queue of buffers to write, in order.  The
@@ -128,7 +149,7 @@ static pthread_t writer;
 static void *
 writer_main(void *unused)
 {
-    ZSTD_CCtx *cctx = ZSTD_createCCtx();
+    ZSTD_CCtx *cctx = new_compressor();
     JsonBuffer frame = {0};
     pthread_mutex_lock(&lock);
     for (;;) {
@@ -195,7 +216,7 @@ static void
 write_now(OutputStream *s)
 {
     if (!s->write_error) {
-        ZSTD_CCtx *cctx = s->container ? ZSTD_createCCtx() : NULL;
+        ZSTD_CCtx *cctx = s->compressed ? new_compressor() : NULL;
         JsonBuffer frame = {0};
         s->write_error = write_buffer(s, &s->out, s->records, s->buffered_records,
                                       cctx, &frame, &s->bytes_written);

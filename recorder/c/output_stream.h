@@ -7,9 +7,10 @@
  * queued, so memory stays bounded whatever the trace length.  The first
  * failed write is remembered and later writes are skipped.
  *
- * A stream can also be a file inside a CTFS container: the background
- * thread then compresses each buffer into one chunk of CTFS's events.log
- * (a 16-byte header, then one zstd frame), so buffers end on records. */
+ * The background thread can also compress each buffer into a zstd frame
+ * (the file is then a zstd stream of frames), or into one chunk of a CTFS
+ * container's events.log (a 16-byte header, then the frame); buffers end
+ * on records. */
 
 #ifndef CTRECORD_OUTPUT_STREAM_H
 #define CTRECORD_OUTPUT_STREAM_H
@@ -19,6 +20,7 @@
 
 typedef struct {
     int fd;                      /* -1 if none */
+    int compressed;              /* each buffer is one zstd frame */
     CtfsContainer *container;    /* or the file `container_file` in this */
     int container_file;
     long long records;           /* handed over so far */
@@ -30,8 +32,9 @@ typedef struct {
     int write_error;             /* the writer thread's failure, or 0 */
 } OutputStream;
 
-/* Create folder/name.  On failure return -1 with errno set. */
-int stream_open(OutputStream *s, const char *folder, const char *name);
+/* Create folder/name, a zstd stream if `compressed`.  On failure return
+   -1 with errno set. */
+int stream_open(OutputStream *s, const char *folder, const char *name, int compressed);
 /* A stream of zstd chunks into file `file` of `c` (created empty). */
 void stream_open_chunked(OutputStream *s, CtfsContainer *c, int file);
 void stream_flush(OutputStream *s);

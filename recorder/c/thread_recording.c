@@ -57,7 +57,7 @@ thread_recording_create(PyThreadState *tstate, const char *folder)
              tw_file_name(recorder.format == TRACE_FORMAT_CTFS ? TRACE_FORMAT_JSON
                                                                : TRACE_FORMAT_CTFS));
     (void)unlink(other);
-    if (ext_open(&tr->ext, folder) < 0) {
+    if (ext_open(&tr->ext, folder, recorder.format == TRACE_FORMAT_CTFS) < 0) {
         int saved = errno;
         tw_abandon(&tr->writer);
         errno = saved;
@@ -190,6 +190,7 @@ thread_recordings_remove_stale(const char *folder)
 {
     static const char *const files[] = {
         "trace.json", "trace.ct", "trace_metadata.json", "trace_paths.json", EXTENSION_FILE_NAME,
+        COMPRESSED_EXTENSION_FILE_NAME,
     };
     char path[4400];
     for (int n = 1;; n++) {

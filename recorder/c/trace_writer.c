@@ -131,7 +131,7 @@ tw_open(TraceWriter *w, const char *folder, TraceFormat format)
     w->cbor = format == TRACE_FORMAT_CTFS;
     w->pending_io.plain = w->cbor;
     int opened = w->cbor ? open_container(w, folder)
-                         : stream_open(&w->stream, folder, tw_file_name(format));
+                         : stream_open(&w->stream, folder, tw_file_name(format), 0);
     if (opened < 0) {
         return -1;
     }

@@ -11,7 +11,9 @@ raises CtfsError with a one-line reason.  Needs zstandard and cbor2.
 
 Library use:  read_trace(path) -> CtfsTrace (.events, .meta, .files,
               .block_size);  load_events(folder) -> the events of
-              folder/trace.ct if present, else of folder/trace.json
+              folder/trace.ct if present, else of folder/trace.json;
+              read_zstd(path) -> the bytes of a file of zstd frames
+              (trace_extension.jsonl.zst beside a trace.ct)
 Command line: python -m python_ct.ctfs FOLDER_OR_CT [--events]
 """
 
@@ -27,10 +29,12 @@ from pathlib import Path
 
 try:
     import cbor2
+except ImportError:
+    cbor2 = None
+try:
     import zstandard
-    MISSING = None
-except ImportError as error:
-    MISSING = error.name
+except ImportError:
+    zstandard = None
 
 MAGIC = b"\xc0\xde\x72\xac\xe2"
 EVENTS_PREFIX = MAGIC + b"\x01\x00\x00"     # optional at the start of events.log
@@ -313,11 +317,33 @@ def parse_meta(data):
     return meta
 
 
+def require(*packages):
+    """Raise CtfsError naming the first of `packages` (of "cbor2" and
+    "zstandard") that is not installed."""
+    modules = {"cbor2": cbor2, "zstandard": zstandard}
+    for name in packages:
+        if modules[name] is None:
+            raise CtfsError(f"cannot be read without the {name} package: run "
+                            f"CODETRACER_RECORD=0 python-ct -m pip install "
+                            f"zstandard cbor2, or use a Python that has them")
+
+
+def read_zstd(path):
+    """The bytes of a file of concatenated zstd frames.  A last frame cut
+    short (a killed recording) gives what it holds up to the cut; damaged
+    data raises CtfsError, an unreadable file OSError."""
+    require("zstandard")
+    with open(path, "rb") as file:
+        reader = zstandard.ZstdDecompressor().stream_reader(
+            file, read_across_frames=True)
+        try:
+            return reader.read()
+        except zstandard.ZstdError as error:
+            raise CtfsError(str(error))
+
+
 def read_trace(path):
-    if MISSING:
-        raise CtfsError(f"cannot be read without the {MISSING} package: run "
-                        f"CODETRACER_RECORD=0 python-ct -m pip install "
-                        f"zstandard cbor2, or use a Python that has them")
+    require("cbor2", "zstandard")
     try:
         data = Path(path).read_bytes()
     except OSError as error:

@@ -1,4 +1,5 @@
-"""Read the trace_extension.jsonl of a trace folder: the assignments,
+"""Read the trace_extension.jsonl of a trace folder (beside a trace.ct,
+trace_extension.jsonl.zst: the same lines as zstd frames): the assignments,
 subexpression values and exception events that trace.json cannot hold
 (docs/trace-extension.md).
 
@@ -23,9 +24,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from python_ct import ctfs
+from python_ct.extension_check import (COMPRESSED_EXTENSION_FILE,
+                                       EXTENSION_FILE, read_extension)
 from python_ct.trace_model import Raw, decode
 
-EXTENSION_FILE = "trace_extension.jsonl"
 FLOAT_KIND = 8              # TypeKind of float
 STRING_LIMIT = 4096         # a longer String text was cut by the recorder
 
@@ -91,7 +93,7 @@ def _trace_tables(folder):
 
 def _read_records(path):
     """The records of the file, less a last line cut short by a crash."""
-    lines = Path(path).read_bytes().split(b"\n")
+    lines = read_extension(path).split(b"\n")
     records = [json.loads(line) for line in lines[:-1]]
     try:
         records.append(json.loads(lines[-1]))  # b"" after a final newline
@@ -100,6 +102,18 @@ def _read_records(path):
     if records and records[0][:2] != ["format", "python-ct-extension"]:
         raise ValueError(f"{path} is not a python-ct extension file")
     return records
+
+
+def extension_path(folder):
+    """The folder's extension file: the one that goes with its trace file
+    (trace_extension.jsonl.zst with trace.ct, trace_extension.jsonl with
+    trace.json) if present, else the other one if that is present."""
+    folder = Path(folder)
+    names = [EXTENSION_FILE, COMPRESSED_EXTENSION_FILE]
+    if (folder / "trace.ct").exists():
+        names.reverse()
+    return next((folder / name for name in names
+                 if (folder / name).exists()), folder / names[0])
 
 
 def _container(target):
@@ -143,7 +157,7 @@ class Extension:
     @classmethod
     def load(cls, folder):
         tables = _trace_tables(folder)
-        return cls(_read_records(Path(folder) / EXTENSION_FILE),
+        return cls(_read_records(extension_path(folder)),
                    tables["Type"], tables["Function"], tables["Path"])
 
     # --- records ------------------------------------------------------

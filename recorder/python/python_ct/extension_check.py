@@ -1,4 +1,6 @@
-"""Validate a trace_extension.jsonl against the trace.json beside it.
+"""Validate a trace_extension.jsonl against the trace.json beside it (or
+a trace_extension.jsonl.zst, the same lines as zstd frames, against the
+trace.ct beside it).
 
 The rules are those of docs/trace-extension.md: the first line is the
 format line; every other line is one JSON array, a known record with
@@ -9,21 +11,25 @@ kinds and opcode names are known; values are recorded on value sites,
 assignments on store sites, deletions on delete sites, with as many keys as
 the site's opcode takes; ValueRecords are valid against trace.json's types
 (the same check trace_check makes).  A last line cut short by a crash is
-not a problem.
+not a problem, nor is a last zstd frame cut short.
 
 Library use: check_extension(path, types, function_count, path_count,
              step_count) -> list of problems (empty: valid); trace_check's
              check_trace_folder calls it when the file is present.
+             read_extension(path) -> the file's lines as bytes,
+             decompressed if its name ends in .zst.
 """
 
 import re
 from pathlib import Path
 
+from python_ct.ctfs import CtfsError, read_zstd
 from python_ct.record_check import (FIELD_KINDS, MAX_PROBLEMS, RecordChecker,
                                     has_lone_surrogate, is_int, parse_json,
                                     short)
 
-EXTENSION_FILE = "trace_extension.jsonl"
+EXTENSION_FILE = "trace_extension.jsonl"               # beside trace.json
+COMPRESSED_EXTENSION_FILE = EXTENSION_FILE + ".zst"     # beside trace.ct
 FORMAT_LINE = ["format", "python-ct-extension", 1]
 
 VALUE_OPS = {
@@ -80,8 +86,10 @@ class _ExtensionChecker(RecordChecker):
                    "a string or null"),
     }
 
-    def __init__(self, types, function_count, path_count, step_count):
-        super().__init__(EXTENSION_FILE, types)
+    def __init__(self, name, types, function_count, path_count,
+                 step_count):
+        super().__init__(name, types)
+        self.name = name
         self.function_count = function_count
         self.path_count = path_count
         self.step_count = step_count
@@ -99,7 +107,7 @@ class _ExtensionChecker(RecordChecker):
         if not lines:
             self.problem("lacks the format line")
         for number, line in enumerate(lines, 1):
-            self.where = f"{EXTENSION_FILE} line {number}"
+            self.where = f"{self.name} line {number}"
             try:
                 record = parse_json(line)
             except ValueError as error:
@@ -115,7 +123,7 @@ class _ExtensionChecker(RecordChecker):
             else:
                 self.check_record(record)
             if len(self.problems) >= MAX_PROBLEMS:
-                self.where = EXTENSION_FILE
+                self.where = self.name
                 self.problem("too many problems, stopped checking")
                 return
 
@@ -202,22 +210,33 @@ class _ExtensionChecker(RecordChecker):
                           "Function")
 
 
+def read_extension(path):
+    """The JSON lines of an extension file (bytes): decompressed if its name
+    ends in .zst (CtfsError if it cannot be), else as they are."""
+    if str(path).endswith(".zst"):
+        return read_zstd(path)
+    return Path(path).read_bytes()
+
+
 def check_extension(path, types, function_count, path_count, step_count):
-    """Return the problems of a trace_extension.jsonl.
+    """Return the problems of a trace_extension.jsonl (or .jsonl.zst).
 
     `types` (the Type events' bodies), `function_count`, `path_count` and
     `step_count` describe the trace.json beside it; trace_check's
     check_events returns them.
     """
+    name = Path(path).name
     try:
-        data = Path(path).read_bytes()
+        data = read_extension(path)
     except OSError as error:
-        return [f"{EXTENSION_FILE}: cannot read: {error.strerror}"]
+        return [f"{name}: cannot read: {error.strerror}"]
+    except CtfsError as error:
+        return [f"{name}: {' '.join(str(error).split())}"]
     lines = data.split(b"\n")
     cut_short = lines[-1] != b""     # the last line lacks its newline
     if not cut_short:
         lines.pop()
-    checker = _ExtensionChecker(types, function_count, path_count,
+    checker = _ExtensionChecker(name, types, function_count, path_count,
                                 step_count)
     checker.run(lines, cut_short)
     return checker.problems

@@ -11,8 +11,9 @@ DropVariables), and Calls and Returns balance.  A trace_extension.jsonl
 beside trace.json is checked against it (extension_check), and each other
 thread's trace folder that the metadata lists (threads/<n>/) is checked as
 a trace folder of its own, its problems prefixed with its folder.  A folder
-recorded with CODETRACER_FORMAT=ctfs holds trace.ct instead of trace.json:
-its events, decoded by python_ct.ctfs, are checked the same way.
+recorded with CODETRACER_FORMAT=ctfs holds trace.ct instead of trace.json,
+and trace_extension.jsonl.zst instead of trace_extension.jsonl: its events,
+decoded by python_ct.ctfs, and its extension lines are checked the same way.
 
 Library use:  check_trace_folder(folder) -> list of problems (empty: valid)
               validate_trace_folder(folder) raises TraceError when invalid
@@ -25,7 +26,8 @@ import sys
 from pathlib import Path
 
 from python_ct import ctfs
-from python_ct.extension_check import EXTENSION_FILE, check_extension
+from python_ct.extension_check import (COMPRESSED_EXTENSION_FILE,
+                                       EXTENSION_FILE, check_extension)
 from python_ct.record_check import (FIELD_KINDS, MAX_PROBLEMS, RecordChecker,
                                     has_lone_surrogate, is_int, parse_json,
                                     short)
@@ -34,6 +36,9 @@ TYPE_KINDS = 34             # TypeKind numbers are 0..33
 NONE_TYPE_KIND = 30
 EVENT_LOG_KINDS = 14        # EventLogKind numbers are 0..13
 TRACE_FILES = ("trace.json", "trace.ct")    # a folder holds one of them
+# The extension file that goes with each trace file.
+EXTENSION_FILES = {"trace.json": EXTENSION_FILE,
+                   "trace.ct": COMPRESSED_EXTENSION_FILE}
 
 FORBIDDEN_EVENTS = {
     "BindVariable": "25.11.1 panics on it",
@@ -384,14 +389,29 @@ def check_trace_folder(folder):
     metadata = documents["trace_metadata.json"]
     problems += (trace.problems + check_metadata(metadata)
                  + check_paths(documents["trace_paths.json"], trace.paths))
-    if (folder / EXTENSION_FILE).exists():
-        problems += check_extension(folder / EXTENSION_FILE, trace.types,
-                                    trace.function_count, len(trace.paths),
-                                    trace.step_count)
+    problems += _extension_problems(folder, trace_file, trace)
     if isinstance(metadata, dict):
         for thread_folder in _thread_folders(metadata)[0]:
             problems += [f"{thread_folder}: {problem}" for problem
                          in check_trace_folder(folder / thread_folder)]
+    return problems
+
+
+def _extension_problems(folder, trace_file, trace):
+    """The problems of the extension file, if there is one: the one that
+    goes with the trace file, and its lines against the trace's events."""
+    present = [name for name in EXTENSION_FILES.values()
+               if (folder / name).exists()]
+    if len(present) > 1:
+        return [f"holds both {' and '.join(present)}"]
+    problems = []
+    for name in present:
+        if name != EXTENSION_FILES[trace_file]:
+            problems.append(f"{name} beside {trace_file}: expected "
+                            f"{EXTENSION_FILES[trace_file]}")
+        problems += check_extension(folder / name, trace.types,
+                                    trace.function_count, len(trace.paths),
+                                    trace.step_count)
     return problems
 
 
@@ -407,7 +427,8 @@ def main(argv=None):
         prog="python -m python_ct.trace_check",
         description="Check CodeTracer trace folders (trace.json or "
                     "trace.ct, trace_metadata.json, trace_paths.json, "
-                    "trace_extension.jsonl, threads/<n>/).")
+                    "trace_extension.jsonl or .jsonl.zst, "
+                    "threads/<n>/).")
     parser.add_argument("folders", nargs="+", type=Path, metavar="FOLDER")
     args = parser.parse_args(argv)
     status = 0
