@@ -17,42 +17,26 @@ enum {
     CBOR_MAP = 5,
 };
 
+/* Written byte by byte into reserved room: this runs for every value. */
 static inline void
 cbor_head(JsonBuffer *b, int major, uint64_t n)
 {
-    unsigned char h[9];
-    size_t len;
-    h[0] = (unsigned char)(major << 5);
+    if (b->len + 9 > b->cap && jb_reserve(b, 9) < 0) {
+        return;
+    }
+    unsigned char *h = (unsigned char *)b->data + b->len;
+    unsigned char initial = (unsigned char)(major << 5);
     if (n < 24) {
-        h[0] |= (unsigned char)n;
-        len = 1;
+        h[0] = initial | (unsigned char)n;
+        b->len += 1;
+        return;
     }
-    else if (n <= 0xff) {
-        h[0] |= 24;
-        h[1] = (unsigned char)n;
-        len = 2;
+    int bytes = n <= 0xff ? 1 : n <= 0xffff ? 2 : n <= 0xffffffffu ? 4 : 8;
+    h[0] = initial | (unsigned char)(bytes == 1 ? 24 : bytes == 2 ? 25 : bytes == 4 ? 26 : 27);
+    for (int i = 0; i < bytes; i++) {
+        h[1 + i] = (unsigned char)(n >> (8 * (bytes - 1 - i)));
     }
-    else if (n <= 0xffff) {
-        h[0] |= 25;
-        h[1] = (unsigned char)(n >> 8);
-        h[2] = (unsigned char)n;
-        len = 3;
-    }
-    else if (n <= 0xffffffffu) {
-        h[0] |= 26;
-        for (int i = 0; i < 4; i++) {
-            h[1 + i] = (unsigned char)(n >> (24 - 8 * i));
-        }
-        len = 5;
-    }
-    else {
-        h[0] |= 27;
-        for (int i = 0; i < 8; i++) {
-            h[1 + i] = (unsigned char)(n >> (56 - 8 * i));
-        }
-        len = 9;
-    }
-    jb_put(b, (const char *)h, len);
+    b->len += 1 + (size_t)bytes;
 }
 
 static inline void

@@ -541,14 +541,11 @@ static const struct {
 };
 
 Py_ssize_t
-tw_builtin_type_id(TraceWriter *w, BuiltinType which)
+tw_intern_builtin_type(TraceWriter *w, BuiltinType which)
 {
-    Py_ssize_t id = w->builtin_type_ids[which];
-    if (id < 0) {
-        const char *name = BUILTIN_TYPES[which].lang_type;
-        id = tw_type_id(w, BUILTIN_TYPES[which].kind, name, strlen(name), NULL, 0, 0);
-        w->builtin_type_ids[which] = id;
-    }
+    const char *name = BUILTIN_TYPES[which].lang_type;
+    Py_ssize_t id = tw_type_id(w, BUILTIN_TYPES[which].kind, name, strlen(name), NULL, 0, 0);
+    w->builtin_type_ids[which] = id;
     return id;
 }
 

@@ -125,7 +125,15 @@ Py_ssize_t tw_varname_id_cstr(TraceWriter *w, const char *name);
    `hidden`), else with no specific info. */
 Py_ssize_t tw_type_id(TraceWriter *w, int kind, const char *lang_type, size_t len,
                       PyObject *const *fields, Py_ssize_t nfields, int hidden);
-Py_ssize_t tw_builtin_type_id(TraceWriter *w, BuiltinType which);
+Py_ssize_t tw_intern_builtin_type(TraceWriter *w, BuiltinType which);
+
+/* Inline: it runs for nearly every value. */
+static inline Py_ssize_t
+tw_builtin_type_id(TraceWriter *w, BuiltinType which)
+{
+    Py_ssize_t id = w->builtin_type_ids[which];
+    return id >= 0 ? id : tw_intern_builtin_type(w, which);
+}
 
 void tw_step(TraceWriter *w, Py_ssize_t path_id, int line);
 /* `value` is an encoded ValueRecord. */

@@ -836,7 +836,28 @@ encode(Encoder *e, PyObject *obj)
         put_marker(e, "\xe2\x80\xa6");
         return;
     }
-    if (obj == Py_None) {
+    /* The builtin types themselves first: the checks below that accept
+       subclasses cost a call to PyType_IsSubtype each. */
+    PyTypeObject *tp = Py_TYPE(obj);
+    if (tp == &PyLong_Type) {
+        encode_int(e, obj);
+    }
+    else if (tp == &PyFloat_Type) {
+        encode_float(e, obj);
+    }
+    else if (tp == &PyUnicode_Type) {
+        encode_str(e, obj);
+    }
+    else if (tp == &PyList_Type) {
+        encode_container(e, obj, CONTAINER_LIST);
+    }
+    else if (tp == &PyTuple_Type) {
+        encode_container(e, obj, CONTAINER_TUPLE);
+    }
+    else if (tp == &PyDict_Type) {
+        encode_container(e, obj, CONTAINER_DICT);
+    }
+    else if (obj == Py_None) {
         PUT_HEAD(e, RECORD_NONE);
     }
     else if (is_plain_instance(Py_TYPE(obj))) {
