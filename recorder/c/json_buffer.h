@@ -42,6 +42,18 @@ jb_putc(JsonBuffer *b, char c)
     b->data[b->len++] = c;
 }
 
+/* jb_put() of at most 64 bytes from a source of at least 64: a copy of
+   constant size is a few moves, where a variable one is a slow call. */
+static inline void
+jb_put_small(JsonBuffer *b, const char *s, size_t n)
+{
+    if (b->len + 64 > b->cap && jb_reserve(b, 64) < 0) {
+        return;
+    }
+    memcpy(b->data + b->len, s, 64);
+    b->len += n;
+}
+
 void jb_int(JsonBuffer *b, long long v);
 
 /* A JSON string literal (with quotes) from UTF-8 bytes. */

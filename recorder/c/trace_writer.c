@@ -171,6 +171,8 @@ clear_tables(TraceWriter *w)
     Py_CLEAR(w->varname_ids);
     jb_free(&w->pending_io);
     jb_free(&w->text);
+    PyMem_RawFree(w->floats);
+    w->floats = NULL;
 }
 
 static void

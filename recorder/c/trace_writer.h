@@ -79,6 +79,17 @@ typedef struct {
     JsonBuffer record;
 } StrCacheEntry;
 
+/* The encoded ValueRecord of a float seen recently, by its bits and the
+   encoding: a float a variable or a list keeps from step to step is
+   converted to text once and then copied. */
+#define FLOAT_RECORD_CACHE_SIZE 4096   /* few collisions among live values */
+typedef struct {
+    uint64_t bits;
+    uint8_t len;                 /* 0: empty */
+    uint8_t cbor;
+    char record[54];             /* one 64-byte cache line in all */
+} FloatRecordEntry;
+
 typedef struct {
     int cbor;                    /* TRACE_FORMAT_CTFS: CBOR values */
     CtfsContainer *container;    /* trace.ct, or NULL */
@@ -98,6 +109,7 @@ typedef struct {
 
     StructTypeEntry struct_types[STRUCT_TYPE_CACHE_SIZE];
     StrCacheEntry strs[STR_CACHE_SIZE];
+    FloatRecordEntry *floats;    /* FLOAT_RECORD_CACHE_SIZE, or NULL */
 
     JsonBuffer text;             /* value_encoder.c's plain-text scratch */
 

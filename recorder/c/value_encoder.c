@@ -271,45 +271,49 @@ encode_int(Encoder *e, PyObject *obj)
     put_type_id(e, type_id);
 }
 
-/* The repr() text of recent floats, by their bits: a variable that keeps
-   its float from step to step is converted once. */
-#define FLOAT_TEXT_CACHE_SIZE 4096    /* few collisions among the live values */
-static struct {
-    uint64_t bits;
-    uint8_t len;              /* 0: empty */
-    char text[32];
-} float_texts[FLOAT_TEXT_CACHE_SIZE];
-
 static void
 encode_float(Encoder *e, PyObject *obj)
 {
     /* CodeTracer releases disagree on how a Float record is written, so a
        float is a Raw text with a float-kinded type (see the format doc). */
-    Py_ssize_t type_id = type_id_for(e, Py_TYPE(obj), &PyFloat_Type,
-                                     BUILTIN_FLOAT, TYPE_KIND_FLOAT);
     double value = PyFloat_AS_DOUBLE(obj);
     uint64_t bits;
     memcpy(&bits, &value, sizeof(bits));
-    size_t slot = (size_t)((bits * 0x9E3779B97F4A7C15ULL) >> 52) % FLOAT_TEXT_CACHE_SIZE;
-    if (float_texts[slot].len == 0 || float_texts[slot].bits != bits) {
-        char *text = PyOS_double_to_string(value, 'r', 0, Py_DTSF_ADD_DOT_0, NULL);
-        if (text == NULL) {
-            PyErr_Clear();
-            put_marker(e, "<float not readable>");
-            return;
+    FloatRecordEntry *cached = NULL;
+    if (Py_IS_TYPE(obj, &PyFloat_Type)) {
+        if (e->w->floats == NULL) {
+            e->w->floats = PyMem_RawCalloc(FLOAT_RECORD_CACHE_SIZE + 1,
+                                           sizeof(FloatRecordEntry));
         }
-        size_t len = strlen(text);
-        if (len >= sizeof(float_texts[slot].text)) {
-            put_raw_utf8(e, text, len, type_id);
-            PyMem_Free(text);
-            return;
+        if (e->w->floats != NULL) {
+            size_t slot = (size_t)((bits * 0x9E3779B97F4A7C15ULL) >> 52) + (size_t)e->cbor;
+            cached = &e->w->floats[slot % FLOAT_RECORD_CACHE_SIZE];
+            if (cached->len != 0 && cached->bits == bits && cached->cbor == e->cbor) {
+                /* The copy may read past the record, into the next entry
+                   (or the cache's padding), never past the cache. */
+                jb_put_small(e->b, cached->record, cached->len);
+                return;
+            }
         }
-        memcpy(float_texts[slot].text, text, len);
-        float_texts[slot].len = (uint8_t)len;
-        float_texts[slot].bits = bits;
-        PyMem_Free(text);
     }
-    put_raw_utf8(e, float_texts[slot].text, float_texts[slot].len, type_id);
+    Py_ssize_t type_id = type_id_for(e, Py_TYPE(obj), &PyFloat_Type,
+                                     BUILTIN_FLOAT, TYPE_KIND_FLOAT);
+    char *text = PyOS_double_to_string(value, 'r', 0, Py_DTSF_ADD_DOT_0, NULL);
+    if (text == NULL) {
+        PyErr_Clear();
+        put_marker(e, "<float not readable>");
+        return;
+    }
+    size_t start = e->b->len;
+    put_raw_utf8(e, text, strlen(text), type_id);
+    PyMem_Free(text);
+    size_t len = e->b->len - start;
+    if (cached != NULL && !e->b->failed && len <= sizeof(cached->record)) {
+        memcpy(cached->record, e->b->data + start, len);
+        cached->len = (uint8_t)len;
+        cached->bits = bits;
+        cached->cbor = (uint8_t)e->cbor;
+    }
 }
 
 /* Strings shorter than this are escaped again rather than cached. */
