@@ -17,27 +17,47 @@ enum {
     CBOR_MAP = 5,
 };
 
-/* Written byte by byte into reserved room: this runs for every value. */
+/* Write the head of an item at `h` (room for 9 bytes); return its size. */
+static inline size_t
+cbor_head_at(char *h, int major, uint64_t n)
+{
+    unsigned char initial = (unsigned char)(major << 5);
+    if (n < 24) {
+        h[0] = (char)(initial | (unsigned char)n);
+        return 1;
+    }
+    int bytes = n <= 0xff ? 1 : n <= 0xffff ? 2 : n <= 0xffffffffu ? 4 : 8;
+    h[0] = (char)(initial | (unsigned char)(bytes == 1 ? 24 : bytes == 2 ? 25 : bytes == 4 ? 26 : 27));
+    for (int i = 0; i < bytes; i++) {
+        h[1 + i] = (char)(n >> (8 * (bytes - 1 - i)));
+    }
+    return 1 + (size_t)bytes;
+}
+
+/* Written into reserved room, the length updated once: this runs for
+   every value. */
 static inline void
 cbor_head(JsonBuffer *b, int major, uint64_t n)
 {
     if (b->len + 9 > b->cap && jb_reserve(b, 9) < 0) {
         return;
     }
-    unsigned char *h = (unsigned char *)b->data + b->len;
-    unsigned char initial = (unsigned char)(major << 5);
-    if (n < 24) {
-        h[0] = initial | (unsigned char)n;
-        b->len += 1;
-        return;
-    }
-    int bytes = n <= 0xff ? 1 : n <= 0xffff ? 2 : n <= 0xffffffffu ? 4 : 8;
-    h[0] = initial | (unsigned char)(bytes == 1 ? 24 : bytes == 2 ? 25 : bytes == 4 ? 26 : 27);
-    for (int i = 0; i < bytes; i++) {
-        h[1 + i] = (unsigned char)(n >> (8 * (bytes - 1 - i)));
-    }
-    b->len += 1 + (size_t)bytes;
+    b->len += cbor_head_at(b->data + b->len, major, n);
 }
+
+/* The text `key` (a literal) then the unsigned `n`, in one go. */
+#define CBOR_KEY_AND_UINT(b, key, n)                                        \
+    do {                                                                    \
+        if ((b)->len + sizeof(key) + 9 <= (b)->cap ||                        \
+            jb_reserve((b), sizeof(key) + 9) == 0)                          \
+        {                                                                   \
+            char *at_ = (b)->data + (b)->len;                               \
+            memcpy(at_, key, sizeof(key) - 1);                              \
+            at_ += sizeof(key) - 1;                                         \
+            at_ += cbor_head_at(at_, CBOR_UNSIGNED, (n));                   \
+            (b)->len = (size_t)(at_ - (b)->data);                           \
+        }                                                                   \
+    } while (0)
 
 static inline void
 cbor_int(JsonBuffer *b, long long v)

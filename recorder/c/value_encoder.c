@@ -50,8 +50,7 @@ put_type_id(Encoder *e, Py_ssize_t type_id)
 {
     type_id = type_id < 0 ? 0 : type_id;
     if (e->cbor) {
-        JB_LITERAL(e->b, "\x67type_id");
-        cbor_int(e->b, type_id);
+        CBOR_KEY_AND_UINT(e->b, "\x67type_id", (uint64_t)type_id);
     }
     else {
         JB_LITERAL(e->b, ",\"type_id\":");
