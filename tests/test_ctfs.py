@@ -442,6 +442,21 @@ def test_threads_each_get_a_trace_ct(python_ct, tmp_path):
         assert not (folder / thread["folder"] / "trace.json").exists()
 
 
+def test_bool_records_carry_their_text(python_ct, tmp_path):
+    """Bool records hold `text` beside `b` in both formats: CodeTracer's Nim
+    reader (ct-print) reads it, serde readers skip it."""
+    program = tmp_path / "flags.py"
+    program.write_text("yes = True\nno = False\nprint(yes, no)\n")
+    for format, load in ((None, lambda f: json.loads((f / "trace.json").read_text())),
+                         ("ctfs", lambda f: read_trace(f / "trace.ct").events)):
+        folder = tmp_path / f"trace-{format}"
+        record_as(python_ct, folder, format, program)
+        bools = [e["Value"]["value"] for e in load(folder)
+                 if "Value" in e and e["Value"]["value"]["kind"] == "Bool"]
+        assert {(b["b"], b["text"]) for b in bools} == {(True, "true"), (False, "false")}
+        assert all(set(b) == {"kind", "b", "text", "type_id"} for b in bools)
+
+
 def test_explicit_json_format(python_ct, tmp_path):
     folder = tmp_path / "trace"
     process = record_as(python_ct, folder, "json", PROGRAMS / "five.py")

@@ -32,7 +32,11 @@ static void encode(Encoder *e, PyObject *obj);
 
 #define HEAD_INT      "{\"kind\":\"Int\",\"i\":", "\xa3\x64kind\x63Int\x61i"
 #define HEAD_BIG_INT  "{\"kind\":\"BigInt\",\"b\":", "\xa4\x64kind\x66" "BigInt\x61" "b"
-#define HEAD_BOOL     "{\"kind\":\"Bool\",\"b\":", "\xa3\x64kind\x64" "Bool\x61" "b"
+/* Bool also carries its text: CodeTracer's Nim reader (ct-print) reads
+   the fields in order and expects it; serde readers skip it. */
+#define HEAD_BOOL     "{\"kind\":\"Bool\",\"b\":", "\xa4\x64kind\x64" "Bool\x61" "b"
+#define FIELD_TRUE_TEXT ",\"text\":\"true\"", "\x64text\x64true"
+#define FIELD_FALSE_TEXT ",\"text\":\"false\"", "\x64text\x65" "false"
 #define HEAD_RAW      "{\"kind\":\"Raw\",\"r\":", "\xa3\x64kind\x63Raw\x61r"
 #define HEAD_STRING   "{\"kind\":\"String\",\"text\":", "\xa3\x64kind\x66String\x64text"
 #define HEAD_SEQUENCE "{\"kind\":\"Sequence\",\"elements\":", \
@@ -875,6 +879,12 @@ encode(Encoder *e, PyObject *obj)
     else if (PyBool_Check(obj)) {
         PUT_HEAD(e, HEAD_BOOL);
         put_bool(e, obj == Py_True);
+        if (obj == Py_True) {
+            PUT_HEAD(e, FIELD_TRUE_TEXT);
+        }
+        else {
+            PUT_HEAD(e, FIELD_FALSE_TEXT);
+        }
         put_type_id(e, tw_builtin_type_id(e->w, BUILTIN_BOOL));
     }
     else if (PyLong_Check(obj)) {

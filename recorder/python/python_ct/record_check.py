@@ -35,7 +35,7 @@ FIELD_KINDS = {
 
 VALUE_FIELDS = {
     "Int": {"i": "i64"},
-    "Bool": {"b": "bool"},
+    "Bool": {"b": "bool", "text": "str"},
     "String": {"text": "str"},
     "Sequence": {"elements": "list", "is_slice": "bool"},
     "Tuple": {"elements": "list"},
