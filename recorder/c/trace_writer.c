@@ -336,6 +336,25 @@ intern(PyObject *table, PyObject *key)
     return -(id + 2);
 }
 
+/* An interning event whose body is one text: Path or VariableName. */
+static void
+put_text_event(TraceWriter *w, int tag, const char *variant, PyObject *text)
+{
+    JsonBuffer *out = &w->stream.out;
+    begin_event(w, tag);
+    if (w->cbor) {
+        put_sized_unicode(out, text);
+    }
+    else {
+        jb_putc(out, '{');
+        jb_utf8_string(out, variant, strlen(variant));
+        jb_putc(out, ':');
+        jb_unicode_string(out, text, PY_SSIZE_T_MAX);
+        jb_putc(out, '}');
+    }
+    end_event(w);
+}
+
 Py_ssize_t
 tw_path_id(TraceWriter *w, PyObject *path)
 {
@@ -347,17 +366,7 @@ tw_path_id(TraceWriter *w, PyObject *path)
     if (PyList_Append(w->paths, path) < 0) {
         return -1;
     }
-    JsonBuffer *out = &w->stream.out;
-    begin_event(w, TAG_PATH);
-    if (w->cbor) {
-        put_sized_unicode(out, path);
-    }
-    else {
-        JB_LITERAL(out, "{\"Path\":");
-        jb_unicode_string(out, path, PY_SSIZE_T_MAX);
-        JB_LITERAL(out, "}");
-    }
-    end_event(w);
+    put_text_event(w, TAG_PATH, "Path", path);
     return id;
 }
 
@@ -391,17 +400,7 @@ tw_varname_id(TraceWriter *w, PyObject *name)
     if (id >= -1) {
         return id;
     }
-    JsonBuffer *out = &w->stream.out;
-    begin_event(w, TAG_VARIABLE_NAME);
-    if (w->cbor) {
-        put_sized_unicode(out, name);
-    }
-    else {
-        JB_LITERAL(out, "{\"VariableName\":");
-        jb_unicode_string(out, name, PY_SSIZE_T_MAX);
-        JB_LITERAL(out, "}");
-    }
-    end_event(w);
+    put_text_event(w, TAG_VARIABLE_NAME, "VariableName", name);
     return -(id + 2);
 }
 
