@@ -165,6 +165,15 @@ clear_tables(TraceWriter *w)
         Py_CLEAR(w->strs[i].str);
         jb_free(&w->strs[i].record);
     }
+    for (int i = 0; i < CONTAINER_CACHE_SIZE; i++) {
+        ContainerCacheEntry *entry = &w->containers[i];
+        for (Py_ssize_t k = 0; k < entry->nitems; k++) {
+            Py_DECREF(entry->items[k]);
+        }
+        PyMem_RawFree(entry->items);
+        entry->container = NULL;
+        jb_free(&entry->record);
+    }
     Py_CLEAR(w->path_ids);
     Py_CLEAR(w->paths);
     Py_CLEAR(w->type_ids);

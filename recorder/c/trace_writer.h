@@ -79,6 +79,25 @@ typedef struct {
     JsonBuffer record;
 } StrCacheEntry;
 
+/* The encoded ValueRecord of a list, tuple or dict whose elements are all
+   immutable scalars (value_encoder.c decides), with what shows it is
+   unchanged: for a list or tuple the same elements (strong references, so
+   none can be replaced by another object at the same address), for a dict
+   the same version tag, which every change to a dict renews and no other
+   dict ever had.  The container itself is not kept alive (its elements
+   may become objects whose finalizers must run when the program drops
+   it): its address is compared, never dereferenced. */
+#define CONTAINER_CACHE_SIZE 256
+typedef struct {
+    const void *container;       /* NULL: empty */
+    Py_ssize_t size;
+    uint64_t dict_version;
+    PyObject **items;            /* a list's or tuple's elements */
+    Py_ssize_t nitems;
+    uint8_t cbor;
+    JsonBuffer record;
+} ContainerCacheEntry;
+
 /* The encoded ValueRecord of a float seen recently, by its bits and the
    encoding: a float a variable or a list keeps from step to step is
    converted to text once and then copied. */
@@ -110,6 +129,7 @@ typedef struct {
     StructTypeEntry struct_types[STRUCT_TYPE_CACHE_SIZE];
     StrCacheEntry strs[STR_CACHE_SIZE];
     FloatRecordEntry *floats;    /* FLOAT_RECORD_CACHE_SIZE, or NULL */
+    ContainerCacheEntry containers[CONTAINER_CACHE_SIZE];
 
     JsonBuffer text;             /* value_encoder.c's plain-text scratch */
 

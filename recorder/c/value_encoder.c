@@ -784,6 +784,139 @@ container_kind(PyObject *obj)
     return instance_kind(tp);
 }
 
+/* Values whose record depends on nothing but their identity. */
+static int
+is_immutable_scalar(PyObject *obj)
+{
+    PyTypeObject *tp = Py_TYPE(obj);
+    return tp == &PyLong_Type || tp == &PyFloat_Type || tp == &PyUnicode_Type ||
+           obj == Py_None || tp == &PyBool_Type || tp == &PyBytes_Type;
+}
+
+static Py_ssize_t
+container_size(PyObject *obj, ContainerKind kind)
+{
+    return kind == CONTAINER_DICT ? PyDict_GET_SIZE(obj) : Py_SIZE(obj);
+}
+
+/* The nodes the record of a list, tuple or dict of scalars counts: one
+   per element (a dict's keys and values in turn). */
+static Py_ssize_t
+element_nodes(PyObject *obj, ContainerKind kind)
+{
+    Py_ssize_t size = container_size(obj, kind);
+    return kind == CONTAINER_DICT ? 2 * size : size;
+}
+
+/* The cache entry for an exact list, tuple or plain dict `obj`, or NULL if
+   its record cannot be cached: other containers, containers cut at the
+   item limit (a few large ones would fill the cache), and records that
+   the node limit would cut (the cut depends on what came before). */
+static ContainerCacheEntry *
+container_cache_entry(Encoder *e, PyObject *obj, ContainerKind kind)
+{
+    int cacheable = (kind == CONTAINER_LIST && Py_IS_TYPE(obj, &PyList_Type)) ||
+                    (kind == CONTAINER_TUPLE && Py_IS_TYPE(obj, &PyTuple_Type)) ||
+                    (kind == CONTAINER_DICT && Py_IS_TYPE(obj, &PyDict_Type) &&
+                     ((PyDictObject *)obj)->ma_values == NULL);
+    if (!cacheable || container_size(obj, kind) > VALUE_MAX_ITEMS ||
+        e->nodes + element_nodes(obj, kind) > VALUE_MAX_NODES)
+    {
+        return NULL;
+    }
+    size_t slot = (((uintptr_t)obj >> 4) + (uintptr_t)e->cbor) % CONTAINER_CACHE_SIZE;
+    return &e->w->containers[slot];
+}
+
+/* The elements of a list or tuple. */
+static PyObject **
+sequence_items(PyObject *obj, ContainerKind kind)
+{
+    return kind == CONTAINER_LIST ? ((PyListObject *)obj)->ob_item
+                                  : ((PyTupleObject *)obj)->ob_item;
+}
+
+static int
+cached_record_is_current(Encoder *e, ContainerCacheEntry *entry, PyObject *obj,
+                         ContainerKind kind)
+{
+    if (entry->container != obj || entry->cbor != e->cbor ||
+        entry->size != container_size(obj, kind))
+    {
+        return 0;
+    }
+    if (kind == CONTAINER_DICT) {
+        return entry->dict_version == ((PyDictObject *)obj)->ma_version_tag;
+    }
+    PyObject **items = sequence_items(obj, kind);
+    for (Py_ssize_t i = 0; i < entry->nitems; i++) {
+        if (items[i] != entry->items[i]) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* Whether every element `obj` shows is an immutable scalar. */
+static int
+holds_only_scalars(PyObject *obj, ContainerKind kind)
+{
+    if (kind == CONTAINER_DICT) {
+        Py_ssize_t pos = 0;
+        PyObject *key, *value;
+        while (PyDict_Next(obj, &pos, &key, &value)) {
+            if (!is_immutable_scalar(key) || !is_immutable_scalar(value)) {
+                return 0;
+            }
+        }
+        return 1;
+    }
+    PyObject **items = sequence_items(obj, kind);
+    for (Py_ssize_t i = 0; i < Py_SIZE(obj); i++) {
+        if (!is_immutable_scalar(items[i])) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* Keep the record just written (from `start`) for `obj`. */
+static void
+remember_container_record(Encoder *e, ContainerCacheEntry *entry, PyObject *obj,
+                          ContainerKind kind, size_t start)
+{
+    for (Py_ssize_t k = 0; k < entry->nitems; k++) {
+        Py_DECREF(entry->items[k]);
+    }
+    entry->nitems = 0;
+    entry->container = NULL;
+    if (kind == CONTAINER_DICT) {
+        entry->dict_version = ((PyDictObject *)obj)->ma_version_tag;
+    }
+    else {
+        if (entry->items == NULL) {
+            entry->items = PyMem_RawMalloc(VALUE_MAX_ITEMS * sizeof(PyObject *));
+            if (entry->items == NULL) {
+                return;
+            }
+        }
+        PyObject **items = sequence_items(obj, kind);
+        for (Py_ssize_t i = 0; i < Py_SIZE(obj); i++) {
+            entry->items[i] = Py_NewRef(items[i]);
+        }
+        entry->nitems = Py_SIZE(obj);
+    }
+    entry->record.len = 0;
+    jb_put(&entry->record, e->b->data + start, e->b->len - start);
+    if (entry->record.failed) {
+        entry->record.failed = 0;
+        return;
+    }
+    entry->container = obj;
+    entry->size = container_size(obj, kind);
+    entry->cbor = (uint8_t)e->cbor;
+}
+
 static void
 encode_container(Encoder *e, PyObject *obj, ContainerKind kind)
 {
@@ -797,6 +930,18 @@ encode_container(Encoder *e, PyObject *obj, ContainerKind kind)
         put_marker(e, "\xe2\x80\xa6");
         return;
     }
+    /* A list, tuple or dict of scalars a variable keeps from step to step
+       is encoded once, then copied while it stays the same. */
+    ContainerCacheEntry *cached = container_cache_entry(e, obj, kind);
+    if (cached != NULL && cached_record_is_current(e, cached, obj, kind)) {
+        e->nodes += element_nodes(obj, kind);
+        jb_put(e->b, cached->record.data, cached->record.len);
+        return;
+    }
+    if (cached != NULL && !holds_only_scalars(obj, kind)) {
+        cached = NULL;
+    }
+    size_t start = e->b->len;
     e->open[e->depth++] = obj;
     switch (kind) {
     case CONTAINER_LIST:
@@ -815,6 +960,9 @@ encode_container(Encoder *e, PyObject *obj, ContainerKind kind)
         encode_instance(e, obj);
     }
     e->depth--;
+    if (cached != NULL && !e->b->failed && !PyErr_Occurred()) {
+        remember_container_record(e, cached, obj, kind, start);
+    }
 }
 
 /* Whether `tp` is a class defined in Python whose instances are laid out

@@ -1,0 +1,87 @@
+"""Values recorded at each step equal the program's values at that step,
+with containers changed in place between steps (the encoder copies the
+record of an unchanged list, tuple or dict of scalars instead of encoding
+it again), in trace.json and in trace.ct."""
+
+import json
+import subprocess
+
+import pytest
+
+from conftest import PROGRAMS
+from python_ct.trace_model import Raw
+
+PROGRAM = PROGRAMS / "mutated_containers.py"
+VARIABLES = ("xs", "counts", "pair", "words")
+
+# Run by the stock interpreter: the locals of main() at each of its line
+# events, in the form trace_model.decode gives them (floats as their repr,
+# a dict as its (key, value) pairs).
+ORACLE = r"""
+import json, sys
+
+def plain(value):
+    if isinstance(value, float):
+        return {"raw": repr(value)}
+    if isinstance(value, dict):
+        return [[plain(k), plain(v)] for k, v in value.items()]
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    return value
+
+snapshots = []
+def tracer(frame, event, arg):
+    if frame.f_code.co_name == "main":
+        if event == "line":
+            snapshots.append({name: plain(frame.f_locals[name])
+                              for name in %r if name in frame.f_locals})
+        return tracer
+    return None
+
+sys.argv = [%r]
+sys.settrace(tracer)
+exec(compile(open(%r).read(), %r, "exec"), {"__name__": "__main__"})
+sys.settrace(None)
+print(json.dumps(snapshots))
+"""
+
+
+def plain(value):
+    """A decoded value in the oracle's form."""
+    if isinstance(value, Raw):
+        return {"raw": value.text}
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    return value
+
+
+def changes(snapshots):
+    """Each variable's successive values, repeats dropped."""
+    history = {name: [] for name in VARIABLES}
+    for snapshot in snapshots:
+        for name, value in snapshot.items():
+            if not history[name] or history[name][-1] != value:
+                history[name].append(value)
+    return history
+
+
+@pytest.fixture(scope="module")
+def expected(stock_python):
+    code = ORACLE % (VARIABLES, str(PROGRAM), str(PROGRAM), str(PROGRAM))
+    output = subprocess.run([str(stock_python), "-c", code], capture_output=True,
+                            text=True, check=True).stdout
+    return changes(json.loads(output.splitlines()[-1]))
+
+
+@pytest.mark.parametrize("format", ["json", "ctfs"])
+def test_values_follow_changes_made_in_place(record, expected, format):
+    recording = record(PROGRAM, env={"CODETRACER_FORMAT": format})
+    assert recording.stdout == ("([2.0, 3.0, 4.0], {'z': None}, (1, 5), "
+                                "['xyy', 'xyy', 'xyy'])\n")
+    steps = [step for step in recording.trace.steps if step.call.short_name == "main"]
+    recorded = changes([{name: plain(value) for name, value in step.values.items()
+                         if name in VARIABLES} for step in steps])
+    assert recorded == expected
+    # The oracle saw every kind of change: in place, appended and popped,
+    # deleted, cleared, and rebinding.
+    assert [len(expected[name]) for name in VARIABLES] == [13, 18, 7, 11]
