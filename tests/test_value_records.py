@@ -85,3 +85,27 @@ def test_values_follow_changes_made_in_place(record, expected, format):
     # The oracle saw every kind of change: in place, appended and popped,
     # deleted, cleared, and rebinding.
     assert [len(expected[name]) for name in VARIABLES] == [13, 18, 7, 11]
+
+
+def test_renamed_class_shows_its_new_name(record, tmp_path):
+    """The type of an opaque instance or a builtin subclass is named once
+    per class and looked up after, until the class changes."""
+    program = tmp_path / "renamed.py"
+    program.write_text(
+        "class Opaque:\n"
+        "    __slots__ = ()\n"
+        "class Number(int):\n"
+        "    pass\n"
+        "thing, number = Opaque(), Number(7)\n"
+        "Opaque.__qualname__ = 'Renamed'\n"
+        "Number.__qualname__ = 'Count'\n"
+        "print(type(thing).__qualname__, type(number).__qualname__)\n")
+    recording = record(program)
+    assert recording.stdout == "Renamed Count\n"
+    steps = recording.trace.steps
+    kinds = [(recording.trace.type_of(step.records["thing"])["lang_type"],
+              recording.trace.type_of(step.records["number"])["lang_type"])
+             for step in steps if "thing" in step.records]
+    assert kinds == [("__main__.Opaque", "__main__.Number"),
+                     ("__main__.Renamed", "__main__.Number"),
+                     ("__main__.Renamed", "__main__.Count")]

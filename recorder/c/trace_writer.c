@@ -161,6 +161,11 @@ clear_tables(TraceWriter *w)
         }
         Py_CLEAR(entry->type);
     }
+    for (int i = 0; i < NAMED_TYPE_CACHE_SIZE; i++) {
+        Py_CLEAR(w->named_types[i].type);
+        Py_CLEAR(w->named_types[i].qualname);
+        Py_CLEAR(w->named_types[i].module);
+    }
     for (int i = 0; i < STR_CACHE_SIZE; i++) {
         Py_CLEAR(w->strs[i].str);
         jb_free(&w->strs[i].record);

@@ -71,6 +71,20 @@ typedef struct {
     Py_ssize_t id;
 } StructTypeEntry;
 
+/* The id of the Type named after a class that is not a builtin (a
+   subclass of a builtin, or a class whose instances show as opaque), by
+   the class, the objects its name is made of (a class defined in Python
+   can be renamed: its __qualname__ and __module__) and the TypeKind.  All
+   are held, so no address can be reused while they are here. */
+#define NAMED_TYPE_CACHE_SIZE 64
+typedef struct {
+    PyTypeObject *type;          /* NULL: empty */
+    PyObject *qualname;          /* for a heap type, else NULL */
+    PyObject *module;
+    int kind;
+    Py_ssize_t id;
+} NamedTypeEntry;
+
 /* The encoded ValueRecord of a str seen recently (a strong reference, so
    its address cannot be reused by another string while it is here). */
 #define STR_CACHE_SIZE 256
@@ -127,6 +141,7 @@ typedef struct {
     long long returns;
 
     StructTypeEntry struct_types[STRUCT_TYPE_CACHE_SIZE];
+    NamedTypeEntry named_types[NAMED_TYPE_CACHE_SIZE];
     StrCacheEntry strs[STR_CACHE_SIZE];
     FloatRecordEntry *floats;    /* FLOAT_RECORD_CACHE_SIZE, or NULL */
     ContainerCacheEntry containers[CONTAINER_CACHE_SIZE];

@@ -206,10 +206,31 @@ type_id_for(Encoder *e, PyTypeObject *tp, PyTypeObject *builtin_tp,
     if (tp == builtin_tp) {
         return tw_builtin_type_id(e->w, builtin);
     }
+    /* Naming and interning the type costs more than encoding most values. */
+    PyObject *qualname = NULL, *module = NULL;
+    if (tp->tp_flags & Py_TPFLAGS_HEAPTYPE) {
+        qualname = ((PyHeapTypeObject *)tp)->ht_qualname;
+        module = PyDict_GetItemWithError(tp->tp_dict, &_Py_ID(__module__));
+        PyErr_Clear();
+    }
+    NamedTypeEntry *cached = &e->w->named_types[(((uintptr_t)tp >> 4) + (uintptr_t)kind)
+                                                % NAMED_TYPE_CACHE_SIZE];
+    if (cached->type == tp && cached->kind == kind && cached->qualname == qualname &&
+        cached->module == module)
+    {
+        return cached->id;
+    }
     JsonBuffer name = {.plain = 1};
     put_type_name_body(&name, tp);
     Py_ssize_t id = name.failed ? -1 : tw_type_id(e->w, kind, name.data, name.len, NULL, 0, 0);
     jb_free(&name);
+    if (id >= 0) {
+        Py_XSETREF(cached->type, (PyTypeObject *)Py_NewRef(tp));
+        Py_XSETREF(cached->qualname, Py_XNewRef(qualname));
+        Py_XSETREF(cached->module, Py_XNewRef(module));
+        cached->kind = kind;
+        cached->id = id;
+    }
     return id;
 }
 
