@@ -15,14 +15,6 @@
 #define ENTRY_SIZE 24
 
 static void
-put_le(unsigned char *p, uint64_t v, int n)
-{
-    for (int i = 0; i < n; i++) {
-        p[i] = (unsigned char)(v >> (8 * i));
-    }
-}
-
-static void
 fail(CtfsContainer *c, int err)
 {
     if (!c->error) {
@@ -52,7 +44,7 @@ static void
 set_slot(CtfsContainer *c, uint64_t block, uint64_t slot, uint64_t value)
 {
     unsigned char bytes[8];
-    put_le(bytes, value, 8);
+    ctfs_store_le(bytes, value, 8);
     write_at(c, block * CTFS_BLOCK_SIZE + slot * 8, bytes, 8);
 }
 
@@ -84,8 +76,8 @@ write_header(CtfsContainer *c)
                                          4,      /* version */
                                          0,      /* no encryption */
                                          1};     /* one shard */
-    put_le(header + 8, CTFS_BLOCK_SIZE, 4);
-    put_le(header + 12, CTFS_MAX_FILES, 4);
+    ctfs_store_le(header + 8, CTFS_BLOCK_SIZE, 4);
+    ctfs_store_le(header + 12, CTFS_MAX_FILES, 4);
     write_at(c, 0, header, sizeof(header));
 }
 
@@ -94,9 +86,9 @@ write_entry(CtfsContainer *c, int file)
 {
     CtfsFile *f = &c->files[file];
     unsigned char entry[ENTRY_SIZE];
-    put_le(entry, f->size, 8);
-    put_le(entry + 8, f->spine[0], 8);
-    put_le(entry + 16, f->name, 8);
+    ctfs_store_le(entry, f->size, 8);
+    ctfs_store_le(entry + 8, f->spine[0], 8);
+    ctfs_store_le(entry + 16, f->name, 8);
     write_at(c, HEADER_SIZE + (uint64_t)file * ENTRY_SIZE, entry, sizeof(entry));
 }
 

@@ -17,6 +17,18 @@
 #define CTFS_MAX_FILES 31            /* root entries */
 #define CTFS_MAX_LEVELS 5            /* of mapping blocks */
 
+/* Store the `n` low bytes of `v` at `p`, little-endian: the byte order of
+   every fixed-width field of CTFS (the container, events.log's chunk
+   headers, split-binary events). */
+static inline void
+ctfs_store_le(void *p, uint64_t v, int n)
+{
+    unsigned char *bytes = p;
+    for (int i = 0; i < n; i++) {
+        bytes[i] = (unsigned char)(v >> (8 * i));
+    }
+}
+
 typedef struct {
     uint64_t name;                   /* base40 */
     uint64_t size;

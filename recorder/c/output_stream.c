@@ -79,15 +79,11 @@ new_compressor(void)
 #define CHUNK_HEADER_SIZE 16
 
 static void
-put_chunk_header(unsigned char *header, size_t size, long long first, long long records)
+put_chunk_header(char *header, size_t size, long long first, long long records)
 {
-    uint64_t fields[3] = {size, (uint64_t)records, (uint64_t)first};
-    int widths[3] = {4, 4, 8};
-    for (int f = 0, at = 0; f < 3; at += widths[f], f++) {
-        for (int i = 0; i < widths[f]; i++) {
-            header[at + i] = (unsigned char)(fields[f] >> (8 * i));
-        }
-    }
+    ctfs_store_le(header, size, 4);
+    ctfs_store_le(header + 4, (uint64_t)records, 4);
+    ctfs_store_le(header + 8, (uint64_t)first, 8);
 }
 
 /* Write a buffer of `records` records, the first numbered `first`: as it
@@ -117,7 +113,7 @@ write_buffer(OutputStream *s, const JsonBuffer *buffer, long long first,
     if (s->container == NULL) {
         return write_all(s->fd, frame->data, size, written);
     }
-    put_chunk_header((unsigned char *)frame->data, size, first, records);
+    put_chunk_header(frame->data, size, first, records);
     *written += (long long)(header + size);
     return ctfs_append(s->container, s->container_file, frame->data, header + size);
 }

@@ -20,9 +20,7 @@ static void
 put_le(JsonBuffer *b, uint64_t v, int n)
 {
     char bytes[8];
-    for (int i = 0; i < n; i++) {
-        bytes[i] = (char)(v >> (8 * i));
-    }
+    ctfs_store_le(bytes, v, n);
     jb_put(b, bytes, (size_t)n);
 }
 
@@ -46,10 +44,7 @@ static void
 end_sized(JsonBuffer *b, size_t start)
 {
     if (!b->failed) {
-        uint64_t len = b->len - start;
-        for (int i = 0; i < 4; i++) {
-            b->data[start - 4 + i] = (char)(len >> (8 * i));
-        }
+        ctfs_store_le(b->data + start - 4, b->len - start, 4);
     }
 }
 

@@ -340,6 +340,21 @@ encode_float(Encoder *e, PyObject *obj)
     }
 }
 
+/* Copy the record written to e->b since `start` into a cache's `kept`;
+   return 0, or -1 (with `kept` emptied, ready for the next try) if memory
+   ran out. */
+static int
+keep_record(Encoder *e, size_t start, JsonBuffer *kept)
+{
+    kept->len = 0;
+    jb_put(kept, e->b->data + start, e->b->len - start);
+    if (kept->failed) {
+        kept->failed = 0;
+        return -1;
+    }
+    return 0;
+}
+
 /* Strings shorter than this are escaped again rather than cached. */
 #define STR_CACHE_MIN_LENGTH 16
 
@@ -364,12 +379,11 @@ encode_str(Encoder *e, PyObject *obj)
     put_unicode_text(e, obj, VALUE_MAX_STRING);
     put_type_id(e, type_id);
     if (cached != NULL && !e->b->failed) {
-        Py_XSETREF(cached->str, Py_NewRef(obj));
-        cached->record.len = 0;
-        jb_put(&cached->record, e->b->data + start, e->b->len - start);
-        if (cached->record.failed) {
+        if (keep_record(e, start, &cached->record) == 0) {
+            Py_XSETREF(cached->str, Py_NewRef(obj));
+        }
+        else {
             Py_CLEAR(cached->str);
-            jb_free(&cached->record);
         }
     }
 }
@@ -927,10 +941,7 @@ remember_container_record(Encoder *e, ContainerCacheEntry *entry, PyObject *obj,
         }
         entry->nitems = Py_SIZE(obj);
     }
-    entry->record.len = 0;
-    jb_put(&entry->record, e->b->data + start, e->b->len - start);
-    if (entry->record.failed) {
-        entry->record.failed = 0;
+    if (keep_record(e, start, &entry->record) < 0) {
         return;
     }
     entry->container = obj;

@@ -24,8 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from python_ct import ctfs
-from python_ct.extension_check import (COMPRESSED_EXTENSION_FILE,
-                                       EXTENSION_FILE, read_extension)
+from python_ct.extension_check import EXTENSION_FILES, read_extension
 from python_ct.trace_model import Raw, decode
 
 FLOAT_KIND = 8              # TypeKind of float
@@ -109,11 +108,11 @@ def extension_path(folder):
     (trace_extension.jsonl.zst with trace.ct, trace_extension.jsonl with
     trace.json) if present, else the other one if that is present."""
     folder = Path(folder)
-    names = [EXTENSION_FILE, COMPRESSED_EXTENSION_FILE]
-    if (folder / "trace.ct").exists():
-        names.reverse()
-    return next((folder / name for name in names
-                 if (folder / name).exists()), folder / names[0])
+    preferred = EXTENSION_FILES["trace.ct" if (folder / "trace.ct").exists()
+                                else "trace.json"]
+    others = [name for name in EXTENSION_FILES.values() if name != preferred]
+    return next((folder / name for name in (preferred, *others)
+                 if (folder / name).exists()), folder / preferred)
 
 
 def _container(target):

@@ -30,6 +30,8 @@ from python_ct.record_check import (FIELD_KINDS, MAX_PROBLEMS, RecordChecker,
 
 EXTENSION_FILE = "trace_extension.jsonl"               # beside trace.json
 COMPRESSED_EXTENSION_FILE = EXTENSION_FILE + ".zst"     # beside trace.ct
+# The extension file that goes with each trace file.
+EXTENSION_FILES = {"trace.json": EXTENSION_FILE, "trace.ct": COMPRESSED_EXTENSION_FILE}
 FORMAT_LINE = ["format", "python-ct-extension", 1]
 
 VALUE_OPS = {

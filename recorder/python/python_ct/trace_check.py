@@ -26,8 +26,7 @@ import sys
 from pathlib import Path
 
 from python_ct import ctfs
-from python_ct.extension_check import (COMPRESSED_EXTENSION_FILE,
-                                       EXTENSION_FILE, check_extension)
+from python_ct.extension_check import EXTENSION_FILES, check_extension
 from python_ct.record_check import (FIELD_KINDS, MAX_PROBLEMS, RecordChecker,
                                     has_lone_surrogate, is_int, parse_json,
                                     short)
@@ -36,9 +35,6 @@ TYPE_KINDS = 34             # TypeKind numbers are 0..33
 NONE_TYPE_KIND = 30
 EVENT_LOG_KINDS = 14        # EventLogKind numbers are 0..13
 TRACE_FILES = ("trace.json", "trace.ct")    # a folder holds one of them
-# The extension file that goes with each trace file.
-EXTENSION_FILES = {"trace.json": EXTENSION_FILE,
-                   "trace.ct": COMPRESSED_EXTENSION_FILE}
 
 FORBIDDEN_EVENTS = {
     "BindVariable": "25.11.1 panics on it",
