@@ -12,7 +12,7 @@ from conftest import PROGRAMS
 from python_ct.trace_model import Raw
 
 PROGRAM = PROGRAMS / "mutated_containers.py"
-VARIABLES = ("xs", "counts", "pair", "words")
+VARIABLES = ("xs", "counts", "pair", "words", "total", "wave")
 
 # Run by the stock interpreter: the locals of main() at each of its line
 # events, in the form trace_model.decode gives them (floats as their repr,
@@ -77,14 +77,14 @@ def expected(stock_python):
 def test_values_follow_changes_made_in_place(record, expected, format):
     recording = record(PROGRAM, env={"CODETRACER_FORMAT": format})
     assert recording.stdout == ("([2.0, 3.0, 4.0], {'z': None}, (1, 5), "
-                                "['xyy', 'xyy', 'xyy'])\n")
+                                "['xyy', 'xyy', 'xyy'], 651642.857, 1.3333333333333333)\n")
     steps = [step for step in recording.trace.steps if step.call.short_name == "main"]
     recorded = changes([{name: plain(value) for name, value in step.values.items()
                          if name in VARIABLES} for step in steps])
     assert recorded == expected
     # The oracle saw every kind of change: in place, appended and popped,
-    # deleted, cleared, and rebinding.
-    assert [len(expected[name]) for name in VARIABLES] == [13, 18, 7, 11]
+    # deleted, cleared, and rebinding; and thousands of floats.
+    assert [len(expected[name]) for name in VARIABLES] == [13, 18, 7, 11, 3001, 3000]
 
 
 def test_renamed_class_shows_its_new_name(record, tmp_path):

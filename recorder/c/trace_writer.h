@@ -114,8 +114,10 @@ typedef struct {
 
 /* The encoded ValueRecord of a float seen recently, by its bits and the
    encoding: a float a variable or a list keeps from step to step is
-   converted to text once and then copied. */
-#define FLOAT_RECORD_CACHE_SIZE 4096   /* few collisions among live values */
+   converted to text once and then copied.  Two-way sets: with one way,
+   two live values that share a slot evict each other at every step. */
+#define FLOAT_RECORD_CACHE_SIZE 4096
+#define FLOAT_RECORD_CACHE_WAYS 2
 typedef struct {
     uint64_t bits;
     uint8_t len;                 /* 0: empty */

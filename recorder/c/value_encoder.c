@@ -310,14 +310,29 @@ encode_float(Encoder *e, PyObject *obj)
                                            sizeof(FloatRecordEntry));
         }
         if (e->w->floats != NULL) {
-            size_t slot = (size_t)((bits * 0x9E3779B97F4A7C15ULL) >> 52) + (size_t)e->cbor;
-            cached = &e->w->floats[slot % FLOAT_RECORD_CACHE_SIZE];
-            if (cached->len != 0 && cached->bits == bits && cached->cbor == e->cbor) {
-                /* The copy may read past the record, into the next entry
-                   (or the cache's padding), never past the cache. */
-                jb_put_small(e->b, cached->record, cached->len);
-                return;
+            size_t set = (size_t)((bits * 0x9E3779B97F4A7C15ULL) >> 52) + (size_t)e->cbor;
+            FloatRecordEntry *ways = &e->w->floats[
+                (set * FLOAT_RECORD_CACHE_WAYS) % FLOAT_RECORD_CACHE_SIZE];
+            for (int i = 0; i < FLOAT_RECORD_CACHE_WAYS; i++) {
+                FloatRecordEntry *entry = &ways[i];
+                if (entry->len != 0 && entry->bits == bits && entry->cbor == e->cbor) {
+                    /* The copy may read past the record, into the next
+                       entry (or the cache's padding), never past the cache. */
+                    jb_put_small(e->b, entry->record, entry->len);
+                    if (i > 0) {
+                        /* The most recently used way comes first. */
+                        FloatRecordEntry hit = *entry;
+                        memmove(&ways[1], &ways[0], (size_t)i * sizeof(FloatRecordEntry));
+                        ways[0] = hit;
+                    }
+                    return;
+                }
             }
+            /* The least recently used way makes room. */
+            memmove(&ways[1], &ways[0],
+                    (FLOAT_RECORD_CACHE_WAYS - 1) * sizeof(FloatRecordEntry));
+            cached = &ways[0];
+            cached->len = 0;
         }
     }
     Py_ssize_t type_id = type_id_for(e, Py_TYPE(obj), &PyFloat_Type,

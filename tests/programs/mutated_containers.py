@@ -1,6 +1,8 @@
 """Lists, dicts and tuples of scalars changed in place between steps: the
 recorder encodes such a container once and copies the record while it is
-unchanged, so every change must still show at the next step."""
+unchanged, so every change must still show at the next step.  Floats come
+and go by the thousand: their records are cached by value, in far fewer
+entries."""
 
 
 def main():
@@ -23,7 +25,11 @@ def main():
         pair = pair[:1] + (i,)
     counts.clear()
     counts["z"] = None
-    return xs, counts, pair, words
+    total = 0.0
+    for k in range(3000):
+        total += k / 7 + xs[k % 3]
+        wave = float(k % 5) / 3
+    return xs, counts, pair, words, round(total, 3), wave
 
 
 print(main())
