@@ -1,14 +1,15 @@
 """Values recorded at each step equal the program's values at that step,
 with containers changed in place between steps (the encoder copies the
 record of an unchanged list, tuple or dict of scalars instead of encoding
-it again), in trace.json and in trace.ct."""
+it again), in trace.json and in trace.ct; and a value's size limit
+(CODETRACER_VALUE_NODES) cuts it evenly."""
 
 import json
 import subprocess
 
 import pytest
 
-from conftest import PROGRAMS
+from conftest import PROGRAMS, program_env, run
 from python_ct.trace_model import Raw
 
 PROGRAM = PROGRAMS / "mutated_containers.py"
@@ -109,3 +110,69 @@ def test_renamed_class_shows_its_new_name(record, tmp_path):
     assert kinds == [("__main__.Opaque", "__main__.Number"),
                      ("__main__.Renamed", "__main__.Number"),
                      ("__main__.Renamed", "__main__.Count")]
+
+
+ELLIPSIS = Raw("\u2026")
+TABLE = """
+class Box:
+    def __init__(self, rows):
+        self.rows = rows
+        self.name = "box"
+
+table = [[10 * i + j for j in range(50)] for i in range(50)]
+box = Box(table)
+print(len(box.rows))
+"""
+
+
+def recorded_table(record, tmp_path, **env):
+    """The values of `table` and `box` at the last step of TABLE."""
+    program = tmp_path / "table.py"
+    program.write_text(TABLE)
+    recording = record(program, env=env)
+    assert recording.stdout == "50\n"
+    step = [step for step in recording.trace.steps if "box" in step.values][-1]
+    return step.values["table"], step.values["box"]
+
+
+def shown(rows):
+    """The numbers of each row that are not cut."""
+    return [[x for x in row if x != ELLIPSIS] for row in rows]
+
+
+@pytest.mark.parametrize("format", ["json", "ctfs"])
+def test_value_size_limit_is_shared_evenly(record, tmp_path, format):
+    """A 2,551-node value shows 1,000 nodes by default: every row, each cut
+    to an even share, not the first rows whole and the others elided."""
+    table, box = recorded_table(record, tmp_path, CODETRACER_FORMAT=format)
+    assert len(table) == 50
+    kept = shown(table)
+    assert 1 + len(table) + sum(map(len, kept)) == 1000
+    assert {len(row) for row in kept} == {18, 19}
+    assert all(row == [10 * i + j for j in range(len(row))] for i, row in enumerate(kept))
+    assert all(row[len(k):] == [ELLIPSIS] * (50 - len(k)) for row, k in zip(table, kept))
+    # A scalar field takes one node; the rows take the rest, not half.
+    assert box["name"] == "box"
+    assert 3 + 50 + sum(map(len, shown(box["rows"]))) == 1000
+
+
+def test_value_size_limit_is_an_option(record, tmp_path):
+    """CODETRACER_VALUE_NODES=10: the table and 9 rows, each with no room
+    for its numbers; the other rows are elided."""
+    table, box = recorded_table(record, tmp_path, CODETRACER_VALUE_NODES="10")
+    assert table[:9] == [[ELLIPSIS] * 50] * 9
+    assert table[9:] == [ELLIPSIS] * 41
+    assert box["name"] == "box" and box["rows"][:7] == [[ELLIPSIS] * 50] * 7
+    table, box = recorded_table(record, tmp_path, CODETRACER_VALUE_NODES="2553")
+    assert table == box["rows"] == [[10 * i + j for j in range(50)] for i in range(50)]
+
+
+@pytest.mark.parametrize("value", ["0", "-5", "ten", "1e3", "100000001"])
+def test_bad_value_size_limit_is_refused(python_ct, tmp_path, value):
+    folder = tmp_path / "trace"
+    env = program_env(CODETRACER_DB_TRACE_PATH=str(folder), CODETRACER_VALUE_NODES=value)
+    process = run([python_ct, str(PROGRAMS / "five.py")], env, tmp_path)
+    assert (process.returncode, process.stdout) == (2, "")
+    assert process.stderr == ("python-ct: CODETRACER_VALUE_NODES must be a whole number "
+                              f"from 1 to 100000000, not '{value}'\n")
+    assert not folder.exists()

@@ -8,7 +8,8 @@
  *   CODETRACER_RECORD=0           run without recording
  *   CODETRACER_ASSIGNMENTS=0      no assignment records
  *   CODETRACER_SUBEXPRESSIONS=0   no subexpression values
- *   CODETRACER_FORMAT=ctfs        write trace.ct instead of trace.json */
+ *   CODETRACER_FORMAT=ctfs        write trace.ct instead of trace.json
+ *   CODETRACER_VALUE_NODES=N      values shown within one variable's value */
 
 #include "recorder.h"
 #include "code_info.h"
@@ -409,6 +410,26 @@ read_format(TraceFormat *format)
     return 0;
 }
 
+/* Read CODETRACER_VALUE_NODES into the value encoder. */
+static int
+read_value_nodes(void)
+{
+    const char *text = getenv("CODETRACER_VALUE_NODES");
+    if (text == NULL || *text == '\0') {
+        return 0;
+    }
+    char *end;
+    errno = 0;
+    long long nodes = strtoll(text, &end, 10);
+    if (*end != '\0' || errno != 0 || nodes < 1 || nodes > VALUE_MAX_NODES) {
+        fprintf(stderr, "python-ct: CODETRACER_VALUE_NODES must be a whole number "
+                "from 1 to %d, not '%s'\n", VALUE_MAX_NODES, text);
+        return -1;
+    }
+    value_encoder_set_node_limit((Py_ssize_t)nodes);
+    return 0;
+}
+
 int
 _PyCtRecord_StartFromConfig(const PyConfig *config)
 {
@@ -419,7 +440,7 @@ _PyCtRecord_StartFromConfig(const PyConfig *config)
     if (read_switch("CODETRACER_RECORD", &wanted) < 0 ||
         read_switch("CODETRACER_ASSIGNMENTS", &recorder.record_assignments) < 0 ||
         read_switch("CODETRACER_SUBEXPRESSIONS", &recorder.record_subexpressions) < 0 ||
-        read_format(&recorder.format) < 0)
+        read_format(&recorder.format) < 0 || read_value_nodes() < 0)
     {
         return -1;
     }

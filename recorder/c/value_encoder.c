@@ -18,8 +18,64 @@ typedef struct {
     int cbor;                               /* else JSON */
     int depth;
     PyObject *open[VALUE_MAX_DEPTH + 1];   /* containers being encoded */
-    Py_ssize_t nodes;                       /* values encoded so far */
+    Py_ssize_t used;                        /* values encoded so far */
+    Py_ssize_t limit;                       /* `used` the current value
+                                               and its elements may reach */
 } Encoder;
+
+static Py_ssize_t node_limit = VALUE_DEFAULT_NODES;
+
+void
+value_encoder_set_node_limit(Py_ssize_t nodes)
+{
+    node_limit = nodes;
+}
+
+/* Values whose record depends on nothing but their identity. */
+static int
+is_immutable_scalar(PyObject *obj)
+{
+    PyTypeObject *tp = Py_TYPE(obj);
+    return tp == &PyLong_Type || tp == &PyFloat_Type || tp == &PyUnicode_Type ||
+           obj == Py_None || tp == &PyBool_Type || tp == &PyBytes_Type;
+}
+
+/* How a container's part of the size limit goes to its elements: one value
+   to each scalar, and to each other element an even share (rounded up) of
+   what the scalars leave; an element that uses less than its share leaves
+   the rest to the ones after it. */
+typedef struct {
+    Py_ssize_t end;             /* the container's limit */
+    Py_ssize_t scalars;         /* elements not encoded yet, of each kind */
+    Py_ssize_t others;
+} Shares;
+
+/* Count element `obj`, before any element is encoded. */
+static void
+shares_count(Shares *s, PyObject *obj)
+{
+    if (is_immutable_scalar(obj)) {
+        s->scalars++;
+    }
+    else {
+        s->others++;
+    }
+}
+
+/* Set the limit of element `obj`, about to be encoded. */
+static void
+shares_give(Encoder *e, Shares *s, PyObject *obj)
+{
+    Py_ssize_t left = s->end - e->used;
+    if (is_immutable_scalar(obj)) {
+        s->scalars--;
+        e->limit = e->used + (left > 0);
+        return;
+    }
+    Py_ssize_t room = left - s->scalars;
+    e->limit = e->used + (room <= 0 ? 0 : (room + s->others - 1) / s->others);
+    s->others--;
+}
 
 static void encode(Encoder *e, PyObject *obj);
 
@@ -437,10 +493,16 @@ put_elements(Encoder *e, PyObject *const *items, Py_ssize_t n)
 {
     Py_ssize_t shown = n > VALUE_MAX_ITEMS ? VALUE_MAX_ITEMS : n;
     put_array_head(e, shown + (shown < n));
+    Shares shares = {.end = e->limit};
+    for (Py_ssize_t i = 0; i < shown; i++) {
+        shares_count(&shares, items[i]);
+    }
     for (Py_ssize_t i = 0; i < shown; i++) {
         put_separator(e, i);
+        shares_give(e, &shares, items[i]);
         encode(e, items[i]);
     }
+    e->limit = shares.end;
     if (shown < n) {
         put_separator(e, shown);
         put_more_marker(e, n - shown);
@@ -479,18 +541,28 @@ encode_dict(Encoder *e, PyObject *obj)
     Py_ssize_t shown = size > VALUE_MAX_ITEMS ? VALUE_MAX_ITEMS : size;
     PUT_HEAD(e, HEAD_SEQUENCE);
     put_array_head(e, shown + (shown < size));
+    Shares shares = {.end = e->limit};
     Py_ssize_t pos = 0, count = 0;
     PyObject *key, *value;
+    while (count++ < shown && PyDict_Next(obj, &pos, &key, &value)) {
+        shares_count(&shares, key);
+        shares_count(&shares, value);
+    }
+    pos = 0;
+    count = 0;
     while (count < shown && PyDict_Next(obj, &pos, &key, &value)) {
         put_separator(e, count++);
         PUT_HEAD(e, HEAD_TUPLE);
         put_array_head(e, 2);
+        shares_give(e, &shares, key);
         encode(e, key);
         put_separator(e, 1);
+        shares_give(e, &shares, value);
         encode(e, value);
         put_array_end(e);
         put_type_id(e, pair_type_id);
     }
+    e->limit = shares.end;
     if (count < size) {
         put_separator(e, count);
         put_more_marker(e, size - count);
@@ -510,13 +582,21 @@ encode_set(Encoder *e, PyObject *obj)
     Py_ssize_t shown = size > VALUE_MAX_ITEMS ? VALUE_MAX_ITEMS : size;
     PUT_HEAD(e, HEAD_SEQUENCE);
     put_array_head(e, shown + (shown < size));
+    Shares shares = {.end = e->limit};
     Py_ssize_t pos = 0, count = 0;
     PyObject *key;
     Py_hash_t hash;
+    while (count++ < shown && _PySet_NextEntry(obj, &pos, &key, &hash)) {
+        shares_count(&shares, key);
+    }
+    pos = 0;
+    count = 0;
     while (count < shown && _PySet_NextEntry(obj, &pos, &key, &hash)) {
         put_separator(e, count++);
+        shares_give(e, &shares, key);
         encode(e, key);
     }
+    e->limit = shares.end;
     if (count < size) {
         put_separator(e, count);
         put_more_marker(e, size - count);
@@ -710,10 +790,16 @@ encode_instance(Encoder *e, PyObject *obj)
 
     PUT_HEAD(e, HEAD_STRUCT);
     put_array_head(e, fields.count + (fields.hidden > 0));
+    Shares shares = {.end = e->limit};
+    for (Py_ssize_t i = 0; i < fields.count; i++) {
+        shares_count(&shares, fields.values[i]);
+    }
     for (Py_ssize_t i = 0; i < fields.count; i++) {
         put_separator(e, i);
+        shares_give(e, &shares, fields.values[i]);
         encode(e, fields.values[i]);
     }
+    e->limit = shares.end;
     if (fields.hidden) {
         put_separator(e, fields.count);
         put_more_marker(e, fields.hidden);
@@ -834,15 +920,6 @@ container_kind(PyObject *obj)
     return instance_kind(tp);
 }
 
-/* Values whose record depends on nothing but their identity. */
-static int
-is_immutable_scalar(PyObject *obj)
-{
-    PyTypeObject *tp = Py_TYPE(obj);
-    return tp == &PyLong_Type || tp == &PyFloat_Type || tp == &PyUnicode_Type ||
-           obj == Py_None || tp == &PyBool_Type || tp == &PyBytes_Type;
-}
-
 static Py_ssize_t
 container_size(PyObject *obj, ContainerKind kind)
 {
@@ -870,7 +947,7 @@ container_cache_entry(Encoder *e, PyObject *obj, ContainerKind kind)
                     (kind == CONTAINER_DICT && Py_IS_TYPE(obj, &PyDict_Type) &&
                      ((PyDictObject *)obj)->ma_values == NULL);
     if (!cacheable || container_size(obj, kind) > VALUE_MAX_ITEMS ||
-        e->nodes + element_nodes(obj, kind) > VALUE_MAX_NODES)
+        e->used + element_nodes(obj, kind) > e->limit)
     {
         return NULL;
     }
@@ -981,7 +1058,7 @@ encode_container(Encoder *e, PyObject *obj, ContainerKind kind)
        is encoded once, then copied while it stays the same. */
     ContainerCacheEntry *cached = container_cache_entry(e, obj, kind);
     if (cached != NULL && cached_record_is_current(e, cached, obj, kind)) {
-        e->nodes += element_nodes(obj, kind);
+        e->used += element_nodes(obj, kind);
         jb_put(e->b, cached->record.data, cached->record.len);
         return;
     }
@@ -1034,10 +1111,11 @@ static void
 encode(Encoder *e, PyObject *obj)
 {
     ContainerKind kind;
-    if (++e->nodes > VALUE_MAX_NODES) {
+    if (e->used >= e->limit) {
         put_marker(e, "\xe2\x80\xa6");
         return;
     }
+    e->used++;
     /* The builtin types themselves first: the checks below that accept
        subclasses cost a call to PyType_IsSubtype each. */
     PyTypeObject *tp = Py_TYPE(obj);
@@ -1132,7 +1210,7 @@ static void
 encode_value_as(TraceWriter *w, JsonBuffer *b, PyObject *obj, int cbor)
 {
     size_t start = b->len;
-    Encoder e = {.w = w, .b = b, .cbor = cbor, .depth = 0, .nodes = 0};
+    Encoder e = {.w = w, .b = b, .cbor = cbor, .depth = 0, .used = 0, .limit = node_limit};
     encode(&e, obj);
     PyErr_Clear();
     if (b->failed) {

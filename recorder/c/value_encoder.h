@@ -4,7 +4,13 @@
  * repr(), no attribute lookup through descriptors or __getattr__, no
  * comparison or hashing of user objects.  Containers are cut at a length
  * limit, a nesting limit and a total size, with an explicit marker element,
- * and cycles are shown as a marker instead of being followed. */
+ * and cycles are shown as a marker instead of being followed.
+ *
+ * The total size bounds what every step costs: the trace format has no
+ * carry-over, so each step lists every local's whole value again.  A
+ * container shares its part of the size among its elements (one value to
+ * each scalar), so a cut falls evenly on the deepest levels, not on the
+ * last elements. */
 
 #ifndef CTRECORD_VALUE_ENCODER_H
 #define CTRECORD_VALUE_ENCODER_H
@@ -15,7 +21,12 @@
 #define VALUE_MAX_DEPTH 6
 #define VALUE_MAX_ITEMS 100
 #define VALUE_MAX_STRING 4096
-#define VALUE_MAX_NODES 10000     /* values within one value */
+/* Values within one value: CODETRACER_VALUE_NODES, by default */
+#define VALUE_DEFAULT_NODES 1000
+#define VALUE_MAX_NODES 100000000
+
+/* Set the size limit of the values encoded from now on. */
+void value_encoder_set_node_limit(Py_ssize_t nodes);
 
 /* Append the ValueRecord of `obj` to `b` in the encoding of `w`'s trace
    (CBOR for trace.ct, else JSON); new types are interned in `w`. */
