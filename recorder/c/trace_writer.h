@@ -71,6 +71,16 @@ typedef struct {
     Py_ssize_t id;
 } StructTypeEntry;
 
+/* Whether instances of a class have slot fields (members that are not
+   dunders, anywhere in the MRO), by the class's version tag: tags are
+   never reused, and a change of the MRO gives the class a new one. */
+#define SLOT_LAYOUT_CACHE_SIZE 256
+typedef struct {
+    const PyTypeObject *type;    /* compared, never dereferenced */
+    unsigned int version;        /* 0: empty */
+    int has_slot_fields;
+} SlotLayoutEntry;
+
 /* The id of the Type named after a class that is not a builtin (a
    subclass of a builtin, or a class whose instances show as opaque), by
    the class, the objects its name is made of (a class defined in Python
@@ -144,6 +154,7 @@ typedef struct {
 
     StructTypeEntry struct_types[STRUCT_TYPE_CACHE_SIZE];
     NamedTypeEntry named_types[NAMED_TYPE_CACHE_SIZE];
+    SlotLayoutEntry slot_layouts[SLOT_LAYOUT_CACHE_SIZE];
     StrCacheEntry strs[STR_CACHE_SIZE];
     FloatRecordEntry *floats;    /* FLOAT_RECORD_CACHE_SIZE, or NULL */
     ContainerCacheEntry containers[CONTAINER_CACHE_SIZE];

@@ -41,21 +41,29 @@ is_immutable_scalar(PyObject *obj)
 }
 
 /* How a container's part of the size limit goes to its elements: one value
-   to each scalar, and to each other element an even share (rounded up) of
-   what the scalars leave; an element that uses less than its share leaves
+   to each leaf, and to each other element an even share (rounded up) of
+   what the leaves leave; an element that uses less than its share leaves
    the rest to the ones after it. */
 typedef struct {
     Py_ssize_t end;             /* the container's limit */
-    Py_ssize_t scalars;         /* elements not encoded yet, of each kind */
+    Py_ssize_t leaves;          /* elements not encoded yet, of each kind */
     Py_ssize_t others;
 } Shares;
+
+/* Objects of types without garbage collection support hold no other
+   objects (numbers, strings, None, bools, bytes): one value each. */
+static inline int
+is_leaf(PyObject *obj)
+{
+    return !PyType_IS_GC(Py_TYPE(obj));
+}
 
 /* Count element `obj`, before any element is encoded. */
 static void
 shares_count(Shares *s, PyObject *obj)
 {
-    if (is_immutable_scalar(obj)) {
-        s->scalars++;
+    if (is_leaf(obj)) {
+        s->leaves++;
     }
     else {
         s->others++;
@@ -67,12 +75,12 @@ static void
 shares_give(Encoder *e, Shares *s, PyObject *obj)
 {
     Py_ssize_t left = s->end - e->used;
-    if (is_immutable_scalar(obj)) {
-        s->scalars--;
+    if (is_leaf(obj)) {
+        s->leaves--;
         e->limit = e->used + (left > 0);
         return;
     }
-    Py_ssize_t room = left - s->scalars;
+    Py_ssize_t room = left - s->leaves;
     e->limit = e->used + (room <= 0 ? 0 : (room + s->others - 1) / s->others);
     s->others--;
 }
@@ -227,6 +235,15 @@ put_marker(Encoder *e, const char *text)
     put_raw_utf8(e, text, strlen(text), tw_builtin_type_id(e->w, BUILTIN_MARKER));
 }
 
+/* The marker of a cut, which a large value has many of. */
+static void
+put_ellipsis(Encoder *e)
+{
+    PUT_HEAD(e, HEAD_RAW);
+    PUT_HEAD(e, "\"\xe2\x80\xa6\"", "\x63\xe2\x80\xa6");
+    put_type_id(e, tw_builtin_type_id(e->w, BUILTIN_MARKER));
+}
+
 static void
 put_more_marker(Encoder *e, Py_ssize_t more)
 {
@@ -295,6 +312,12 @@ encode_int(Encoder *e, PyObject *obj)
 {
     Py_ssize_t type_id = type_id_for(e, Py_TYPE(obj), &PyLong_Type,
                                      BUILTIN_INT, TYPE_KIND_INT);
+    if (_PyLong_IsCompact((PyLongObject *)obj)) {
+        PUT_HEAD(e, HEAD_INT);
+        put_int(e, _PyLong_CompactValue((PyLongObject *)obj));
+        put_type_id(e, type_id);
+        return;
+    }
     int overflow;
     long long v = PyLong_AsLongLongAndOverflow(obj, &overflow);
     if (!overflow) {
@@ -635,12 +658,50 @@ is_dunder(const char *name)
            name[n - 1] == '_' && name[n - 2] == '_';
 }
 
+/* Whether a class in `tp`'s MRO, defined in Python, has a slot field. */
+static int
+find_slot_fields(PyTypeObject *tp)
+{
+    PyObject *mro = tp->tp_mro;
+    for (Py_ssize_t i = 0; mro != NULL && i < PyTuple_GET_SIZE(mro); i++) {
+        PyTypeObject *base = (PyTypeObject *)PyTuple_GET_ITEM(mro, i);
+        if (!(base->tp_flags & Py_TPFLAGS_HEAPTYPE) || base->tp_members == NULL) {
+            continue;
+        }
+        for (PyMemberDef *m = base->tp_members; m->name != NULL; m++) {
+            if (m->type == Py_T_OBJECT_EX && !is_dunder(m->name)) {
+                return 1;
+            }
+        }
+    }
+    return 0;
+}
+
+/* find_slot_fields(), looked up once per class version: most classes
+   have none, and looking costs a walk over the MRO's members. */
+static int
+has_slot_fields(TraceWriter *w, PyTypeObject *tp)
+{
+    SlotLayoutEntry *entry = &w->slot_layouts[((uintptr_t)tp >> 4) % SLOT_LAYOUT_CACHE_SIZE];
+    if (entry->type == tp && entry->version != 0 && entry->version == tp->tp_version_tag) {
+        return entry->has_slot_fields;
+    }
+    int found = find_slot_fields(tp);
+    if (PyUnstable_Type_AssignVersionTag(tp)) {
+        entry->type = tp;
+        entry->version = tp->tp_version_tag;
+        entry->has_slot_fields = found;
+    }
+    return found;
+}
+
 /* Slot values are read straight from the object's memory. */
 static void
-collect_slot_fields(Fields *f, PyObject *obj, PyObject **name_objs, int *n_name_objs)
+collect_slot_fields(Encoder *e, Fields *f, PyObject *obj, PyObject **name_objs,
+                    int *n_name_objs)
 {
     PyObject *mro = Py_TYPE(obj)->tp_mro;
-    if (mro == NULL) {
+    if (mro == NULL || !has_slot_fields(e->w, Py_TYPE(obj))) {
         return;
     }
     for (Py_ssize_t i = PyTuple_GET_SIZE(mro) - 1; i >= 0; i--) {
@@ -770,7 +831,7 @@ encode_instance(Encoder *e, PyObject *obj)
     fields.hidden = 0;
     PyObject *name_objs[VALUE_MAX_ITEMS];
     int n_name_objs = 0;
-    collect_slot_fields(&fields, obj, name_objs, &n_name_objs);
+    collect_slot_fields(e, &fields, obj, name_objs, &n_name_objs);
     collect_dict_fields(&fields, obj);
 
     /* Building and hashing the Type record is costly; instances of a
@@ -869,24 +930,10 @@ encode_opaque(Encoder *e, PyObject *obj)
 /* Whether instances of `tp` carry attributes the encoder can read: an
    instance dict or __slots__ (defined in Python, or alike). */
 static int
-has_readable_fields(PyTypeObject *tp)
+has_readable_fields(TraceWriter *w, PyTypeObject *tp)
 {
-    if ((tp->tp_flags & Py_TPFLAGS_MANAGED_DICT) || tp->tp_dictoffset != 0) {
-        return 1;
-    }
-    PyObject *mro = tp->tp_mro;
-    for (Py_ssize_t i = 0; mro != NULL && i < PyTuple_GET_SIZE(mro); i++) {
-        PyTypeObject *base = (PyTypeObject *)PyTuple_GET_ITEM(mro, i);
-        if (!(base->tp_flags & Py_TPFLAGS_HEAPTYPE) || base->tp_members == NULL) {
-            continue;
-        }
-        for (PyMemberDef *m = base->tp_members; m->name != NULL; m++) {
-            if (m->type == Py_T_OBJECT_EX && !is_dunder(m->name)) {
-                return 1;
-            }
-        }
-    }
-    return 0;
+    return (tp->tp_flags & Py_TPFLAGS_MANAGED_DICT) || tp->tp_dictoffset != 0 ||
+           has_slot_fields(w, tp);
 }
 
 typedef enum {
@@ -895,14 +942,14 @@ typedef enum {
 } ContainerKind;
 
 static ContainerKind
-instance_kind(PyTypeObject *tp)
+instance_kind(TraceWriter *w, PyTypeObject *tp)
 {
-    return (tp->tp_flags & Py_TPFLAGS_HEAPTYPE) && has_readable_fields(tp)
+    return (tp->tp_flags & Py_TPFLAGS_HEAPTYPE) && has_readable_fields(w, tp)
         ? CONTAINER_INSTANCE : NOT_CONTAINER;
 }
 
 static ContainerKind
-container_kind(PyObject *obj)
+container_kind(TraceWriter *w, PyObject *obj)
 {
     PyTypeObject *tp = Py_TYPE(obj);
     if (PyList_Check(obj)) {
@@ -917,7 +964,7 @@ container_kind(PyObject *obj)
     if (PyAnySet_Check(obj)) {
         return CONTAINER_SET;
     }
-    return instance_kind(tp);
+    return instance_kind(w, tp);
 }
 
 static Py_ssize_t
@@ -1051,7 +1098,7 @@ encode_container(Encoder *e, PyObject *obj, ContainerKind kind)
         }
     }
     if (e->depth >= VALUE_MAX_DEPTH) {
-        put_marker(e, "\xe2\x80\xa6");
+        put_ellipsis(e);
         return;
     }
     /* A list, tuple or dict of scalars a variable keeps from step to step
@@ -1112,7 +1159,7 @@ encode(Encoder *e, PyObject *obj)
 {
     ContainerKind kind;
     if (e->used >= e->limit) {
-        put_marker(e, "\xe2\x80\xa6");
+        put_ellipsis(e);
         return;
     }
     e->used++;
@@ -1141,7 +1188,7 @@ encode(Encoder *e, PyObject *obj)
         PUT_HEAD(e, RECORD_NONE);
     }
     else if (is_plain_instance(Py_TYPE(obj))) {
-        ContainerKind kind = instance_kind(Py_TYPE(obj));
+        ContainerKind kind = instance_kind(e->w, Py_TYPE(obj));
         if (kind != NOT_CONTAINER) {
             encode_container(e, obj, kind);
         }
@@ -1198,7 +1245,7 @@ encode(Encoder *e, PyObject *obj)
     else if (PyExceptionInstance_Check(obj)) {
         encode_exception(e, obj);
     }
-    else if ((kind = container_kind(obj)) != NOT_CONTAINER) {
+    else if ((kind = container_kind(e->w, obj)) != NOT_CONTAINER) {
         encode_container(e, obj, kind);
     }
     else {
