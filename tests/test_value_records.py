@@ -88,6 +88,20 @@ def test_values_follow_changes_made_in_place(record, expected, format):
     assert [len(expected[name]) for name in VARIABLES] == [13, 18, 7, 11, 3001, 3000]
 
 
+@pytest.mark.parametrize("format", ["json", "ctfs"])
+def test_floats_show_as_repr_shows_them(record, format):
+    """Each float shows as its repr(): short decimals, arithmetic results,
+    random bit patterns around the bounds of the recorder's own
+    shortest-repr code, powers of two and their neighbours, and the floats
+    it leaves to CPython (tiny, huge, infinite, NaN, -0.0)."""
+    recording = record(PROGRAMS / "float_texts.py", env={"CODETRACER_FORMAT": format})
+    texts = recording.stdout.split()
+    assert len(texts) == 6017
+    recorded = [step.values["value"] for step in recording.trace.steps
+                if step.line == 25 and step.call.short_name == "main"]
+    assert [value.text for value in recorded] == texts
+
+
 def test_renamed_class_shows_its_new_name(record, tmp_path):
     """The type of an opaque instance or a builtin subclass is named once
     per class and looked up after, until the class changes."""

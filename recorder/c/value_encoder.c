@@ -3,6 +3,7 @@
 #include "value_encoder.h"
 
 #include "cbor.h"
+#include "float_repr.h"
 
 #include "pycore_dict.h"          // DK_UNICODE_ENTRIES()
 #include "pycore_long.h"          // _PyLong_IsNegative()
@@ -416,15 +417,22 @@ encode_float(Encoder *e, PyObject *obj)
     }
     Py_ssize_t type_id = type_id_for(e, Py_TYPE(obj), &PyFloat_Type,
                                      BUILTIN_FLOAT, TYPE_KIND_FLOAT);
-    char *text = PyOS_double_to_string(value, 'r', 0, Py_DTSF_ADD_DOT_0, NULL);
-    if (text == NULL) {
-        PyErr_Clear();
-        put_marker(e, "<float not readable>");
-        return;
-    }
     size_t start = e->b->len;
-    put_raw_utf8(e, text, strlen(text), type_id);
-    PyMem_Free(text);
+    char fast_text[FLOAT_REPR_SIZE];
+    int fast_len = float_repr(value, fast_text);
+    if (fast_len > 0) {
+        put_raw_utf8(e, fast_text, (size_t)fast_len, type_id);
+    }
+    else {
+        char *text = PyOS_double_to_string(value, 'r', 0, Py_DTSF_ADD_DOT_0, NULL);
+        if (text == NULL) {
+            PyErr_Clear();
+            put_marker(e, "<float not readable>");
+            return;
+        }
+        put_raw_utf8(e, text, strlen(text), type_id);
+        PyMem_Free(text);
+    }
     size_t len = e->b->len - start;
     if (cached != NULL && !e->b->failed && len <= sizeof(cached->record)) {
         memcpy(cached->record, e->b->data + start, len);

@@ -1,0 +1,102 @@
+/* repr() of a float in 1e-4 <= |v| < 2**53: the shortest decimal that reads
+ * back as v (the nearest of them to v, ties to an even last digit), found
+ * with exact integer arithmetic.
+ *
+ * Such a v is m * 2**-s with m < 2**53 and s <= 66.  Every real in v's
+ * rounding interval, (v - half an ulp, v + half an ulp), reads back as v
+ * (its ends too when m is even: reading rounds ties to even).  In units of
+ * 2**-(s + 2) the interval's ends and v are integers, below 2**55.  With k
+ * digits after the point, a decimal is an integer d times 10**-k, so the
+ * shortest decimal has the least k for which some d * 2**(s + 2) lies in
+ * 10**k times the interval; 10**k <= 10**21 keeps every product below
+ * 2**125.  repr() writes such floats positionally, and a whole number
+ * (every float from 2**52 up is one) as "<digits>.0". */
+
+#include "float_repr.h"
+
+#include <stdint.h>
+#include <string.h>
+
+typedef unsigned __int128 u128;
+
+#define MAX_FRACTION_DIGITS 21      /* 4 leading zeros and 17 digits */
+
+static const u128 POW10[MAX_FRACTION_DIGITS + 1] = {
+    1ULL, 10ULL, 100ULL, 1000ULL, 10000ULL, 100000ULL, 1000000ULL, 10000000ULL,
+    100000000ULL, 1000000000ULL, 10000000000ULL, 100000000000ULL,
+    1000000000000ULL, 10000000000000ULL, 100000000000000ULL,
+    1000000000000000ULL, 10000000000000000ULL, 100000000000000000ULL,
+    1000000000000000000ULL, 10000000000000000000ULL,
+    (u128)10000000000000000000ULL * 10, (u128)10000000000000000000ULL * 100,
+};
+
+/* Write the decimal digits of n (at least `width` of them, zero-padded). */
+static char *
+put_digits(char *p, uint64_t n, int width)
+{
+    char digits[24];
+    int count = 0;
+    do {
+        digits[count++] = (char)('0' + n % 10);
+        n /= 10;
+    } while (n != 0);
+    while (count < width) {
+        digits[count++] = '0';
+    }
+    while (count > 0) {
+        *p++ = digits[--count];
+    }
+    return p;
+}
+
+int
+float_repr(double v, char *text)
+{
+    double a = v < 0 ? -v : v;
+    if (!(a >= 1e-4 && a < 9007199254740992.0)) {
+        return 0;
+    }
+    uint64_t bits;
+    memcpy(&bits, &a, sizeof(bits));
+    uint64_t fraction_bits = bits & ((1ULL << 52) - 1);
+    int exponent_bits = (int)(bits >> 52);
+    uint64_t m = fraction_bits | (1ULL << 52);      /* a is normal */
+    int s = 1075 - exponent_bits;                   /* a = m * 2**-s, s <= 66 */
+    char *p = text;
+    if (v < 0) {
+        *p++ = '-';
+    }
+    if (s <= 0 || (s < 64 && (m & ((1ULL << s) - 1)) == 0)) {
+        p = put_digits(p, s <= 0 ? m << -s : m >> s, 1);
+        memcpy(p, ".0", 2);
+        return (int)(p + 2 - text);
+    }
+    int shift = s + 2;
+    u128 unit_mask = ((u128)1 << shift) - 1;
+    u128 center = (u128)m << 2;
+    u128 high = center + 2;
+    /* Below a power of two the next float down is half as far. */
+    u128 low = center - (fraction_bits == 0 && exponent_bits > 1 ? 1 : 2);
+    int ends_read_back = (m & 1) == 0;
+    for (int k = 1; k <= MAX_FRACTION_DIGITS; k++) {
+        u128 lo = low * POW10[k], hi = high * POW10[k];
+        u128 least = (lo >> shift) + ((lo & unit_mask) != 0 || !ends_read_back);
+        u128 most = (hi >> shift) - ((hi & unit_mask) == 0 && !ends_read_back);
+        if (least > most) {
+            continue;
+        }
+        u128 exact = center * POW10[k];
+        u128 d = exact >> shift, rest = exact & unit_mask, half = (u128)1 << (shift - 1);
+        if (rest > half || (rest == half && (d & 1))) {
+            d++;
+        }
+        d = d < least ? least : d > most ? most : d;
+        uint64_t whole = (uint64_t)(d / POW10[k]);
+        uint64_t digits = (uint64_t)(d % POW10[k]);
+        p = put_digits(p, whole, 1);
+        *p++ = '.';
+        p = put_digits(p, digits, k);
+        return (int)(p - text);
+    }
+    return 0;
+}
