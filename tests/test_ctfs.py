@@ -745,6 +745,21 @@ def test_trace_check_reports_a_damaged_zst(python_ct, tmp_path):
     assert line.startswith(f"{folder}: {ZST}: ") and "zstd" in line
 
 
+def test_trace_check_names_trace_ct_beside_a_zst(python_ct, tmp_path):
+    """A step the trace does not have is reported against trace.ct."""
+    folder = tmp_path / "trace"
+    record_as(python_ct, folder, "ctfs", PROGRAMS / "assignments.py")
+    lines = ctfs.read_zstd(folder / ZST).splitlines(keepends=True)
+    index = next(i for i, line in enumerate(lines) if line.startswith(b'["assign"'))
+    record = json.loads(lines[index])
+    record[1] = 10_000_000
+    lines[index] = json.dumps(record).encode() + b"\n"
+    (folder / ZST).write_bytes(zstandard.ZstdCompressor().compress(b"".join(lines)))
+    stdout, stderr, status = checker_output(folder)
+    assert (stderr, status) == ("", 1)
+    assert f"{ZST} line " in stdout and "step 10000000 is not a Step of trace.ct" in stdout
+
+
 def test_trace_check_wants_the_extension_file_of_the_trace_file(python_ct,
                                                                  tmp_path):
     """trace.ct goes with trace_extension.jsonl.zst, trace.json with

@@ -92,6 +92,8 @@ class _ExtensionChecker(RecordChecker):
                  step_count):
         super().__init__(name, types)
         self.name = name
+        self.trace_file = next((trace for trace, extension in EXTENSION_FILES.items()
+                                if extension == name), "trace.json")
         self.function_count = function_count
         self.path_count = path_count
         self.step_count = step_count
@@ -100,7 +102,7 @@ class _ExtensionChecker(RecordChecker):
 
     def in_range(self, what, value, count, table):
         if value >= count:
-            self.problem(f"{what} {value} is not a {table} of trace.json "
+            self.problem(f"{what} {value} is not a {table} of {self.trace_file} "
                          f"(it has {count})")
 
     def run(self, lines, cut_short):
