@@ -60,7 +60,7 @@ is_leaf(PyObject *obj)
 }
 
 /* Count element `obj`, before any element is encoded. */
-static void
+static inline void
 shares_count(Shares *s, PyObject *obj)
 {
     if (is_leaf(obj)) {
@@ -72,16 +72,16 @@ shares_count(Shares *s, PyObject *obj)
 }
 
 /* Set the limit of element `obj`, about to be encoded. */
-static void
+static inline void
 shares_give(Encoder *e, Shares *s, PyObject *obj)
 {
-    Py_ssize_t left = s->end - e->used;
     if (is_leaf(obj)) {
+        /* It takes one value, if any is left. */
+        e->limit = s->end;
         s->leaves--;
-        e->limit = e->used + (left > 0);
         return;
     }
-    Py_ssize_t room = left - s->leaves;
+    Py_ssize_t room = s->end - e->used - s->leaves;
     e->limit = e->used + (room <= 0 ? 0 : (room + s->others - 1) / s->others);
     s->others--;
 }
@@ -528,9 +528,13 @@ put_elements(Encoder *e, PyObject *const *items, Py_ssize_t n)
     for (Py_ssize_t i = 0; i < shown; i++) {
         shares_count(&shares, items[i]);
     }
+    /* With leaves only, the limit stays the container's. */
+    int shared = shares.others > 0;
     for (Py_ssize_t i = 0; i < shown; i++) {
         put_separator(e, i);
-        shares_give(e, &shares, items[i]);
+        if (shared) {
+            shares_give(e, &shares, items[i]);
+        }
         encode(e, items[i]);
     }
     e->limit = shares.end;
