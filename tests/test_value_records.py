@@ -103,27 +103,35 @@ def test_floats_show_as_repr_shows_them(record, format):
 
 
 def test_renamed_class_shows_its_new_name(record, tmp_path):
-    """The type of an opaque instance or a builtin subclass is named once
-    per class and looked up after, until the class changes."""
+    """The type of an opaque instance, a builtin subclass or an instance
+    with fields is named once per class and looked up after, until the
+    class changes its name or its module."""
     program = tmp_path / "renamed.py"
     program.write_text(
         "class Opaque:\n"
         "    __slots__ = ()\n"
         "class Number(int):\n"
         "    pass\n"
-        "thing, number = Opaque(), Number(7)\n"
+        "class Point:\n"
+        "    def __init__(self):\n"
+        "        self.x = 1\n"
+        "thing, number, point = Opaque(), Number(7), Point()\n"
         "Opaque.__qualname__ = 'Renamed'\n"
         "Number.__qualname__ = 'Count'\n"
-        "print(type(thing).__qualname__, type(number).__qualname__)\n")
+        "Point.__qualname__ = 'Place'\n"
+        "Point.__module__ = 'geo'\n"
+        "print(type(thing).__qualname__, type(number).__qualname__, type(point).__qualname__)\n")
     recording = record(program)
-    assert recording.stdout == "Renamed Count\n"
+    assert recording.stdout == "Renamed Count Place\n"
     steps = recording.trace.steps
-    kinds = [(recording.trace.type_of(step.records["thing"])["lang_type"],
-              recording.trace.type_of(step.records["number"])["lang_type"])
+    kinds = [tuple(recording.trace.type_of(step.records[name])["lang_type"]
+                   for name in ("thing", "number", "point"))
              for step in steps if "thing" in step.records]
-    assert kinds == [("__main__.Opaque", "__main__.Number"),
-                     ("__main__.Renamed", "__main__.Number"),
-                     ("__main__.Renamed", "__main__.Count")]
+    assert kinds == [("__main__.Opaque", "__main__.Number", "__main__.Point"),
+                     ("__main__.Renamed", "__main__.Number", "__main__.Point"),
+                     ("__main__.Renamed", "__main__.Count", "__main__.Point"),
+                     ("__main__.Renamed", "__main__.Count", "__main__.Place"),
+                     ("__main__.Renamed", "__main__.Count", "geo.Place")]
 
 
 ELLIPSIS = Raw("\u2026")

@@ -155,6 +155,7 @@ clear_tables(TraceWriter *w)
             Py_DECREF(entry->names[f]);
         }
         Py_CLEAR(entry->type);
+        Py_CLEAR(entry->qualname);
     }
     for (int i = 0; i < NAMED_TYPE_CACHE_SIZE; i++) {
         Py_CLEAR(w->named_types[i].type);

@@ -59,12 +59,16 @@ typedef enum {
     BUILTIN_COUNT
 } BuiltinType;
 
-/* A Struct type the writer interned, by the class and its field names
-   (strong references, so neither can be freed and its address reused). */
+/* A Struct type the writer interned, by the class, its name and its field
+   names (strong references, so none can be freed and its address reused).
+   A class is renamed by a new __qualname__ object; a new __module__ gives
+   it a new version tag. */
 #define STRUCT_TYPE_CACHE_SIZE 64
 #define STRUCT_TYPE_CACHE_FIELDS 8
 typedef struct {
     PyTypeObject *type;          /* NULL: empty */
+    PyObject *qualname;
+    unsigned int version;
     PyObject *names[STRUCT_TYPE_CACHE_FIELDS];
     Py_ssize_t count;
     Py_ssize_t hidden;

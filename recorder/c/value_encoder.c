@@ -796,7 +796,9 @@ struct_type_entry(TraceWriter *w, PyTypeObject *tp, const Fields *f)
         hash = hash * 31 + (uintptr_t)f->names[i];
     }
     StructTypeEntry *entry = &w->struct_types[(hash >> 4) % STRUCT_TYPE_CACHE_SIZE];
-    int same = entry->type == tp && entry->count == f->count && entry->hidden == f->hidden;
+    int same = entry->type == tp && entry->count == f->count && entry->hidden == f->hidden &&
+               entry->qualname == ((PyHeapTypeObject *)tp)->ht_qualname &&
+               entry->version == tp->tp_version_tag;
     for (Py_ssize_t i = 0; same && i < f->count; i++) {
         same = entry->names[i] == f->names[i];
     }
@@ -805,6 +807,7 @@ struct_type_entry(TraceWriter *w, PyTypeObject *tp, const Fields *f)
             Py_DECREF(entry->names[i]);
         }
         Py_CLEAR(entry->type);
+        Py_CLEAR(entry->qualname);
     }
     return entry;
 }
@@ -813,7 +816,12 @@ static void
 remember_struct_type(StructTypeEntry *entry, PyTypeObject *tp, const Fields *f,
                      Py_ssize_t id)
 {
+    if (!PyUnstable_Type_AssignVersionTag(tp)) {
+        return;
+    }
     entry->type = (PyTypeObject *)Py_NewRef(tp);
+    entry->qualname = Py_NewRef(((PyHeapTypeObject *)tp)->ht_qualname);
+    entry->version = tp->tp_version_tag;
     for (Py_ssize_t i = 0; i < f->count; i++) {
         entry->names[i] = Py_NewRef(f->names[i]);
     }
