@@ -17,6 +17,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#ifdef __SIZEOF_INT128__
+
 typedef unsigned __int128 u128;
 
 #define MAX_FRACTION_DIGITS 21      /* 4 leading zeros and 17 digits */
@@ -100,3 +102,15 @@ float_repr(double v, char *text)
     }
     return 0;
 }
+
+#else   /* no 128-bit integers: CPython's dtoa writes every float */
+
+int
+float_repr(double v, char *text)
+{
+    (void)v;
+    (void)text;
+    return 0;
+}
+
+#endif
