@@ -577,6 +577,14 @@ def checker_output(folder, python=sys.executable):
     return process.stdout, process.stderr, process.returncode
 
 
+def reported_problem(folder):
+    """The one line trace_check prints for a folder with one problem."""
+    stdout, stderr, status = checker_output(folder)
+    assert (stderr, status) == ("", 1)
+    [line] = stdout.splitlines()
+    return line
+
+
 def test_trace_check_names_trace_ct_in_problems(tmp_path):
     folder = example_ct_folder(tmp_path)
     assert trace_check.check_trace_folder(folder) == []
@@ -604,9 +612,7 @@ def test_trace_check_reports_a_damaged_trace_ct(python_ct, tmp_path):
     record_as(python_ct, folder, "ctfs", PROGRAMS / "five.py")
     image = (folder / "trace.ct").read_bytes()
     (folder / "trace.ct").write_bytes(image[:len(image) // 2])
-    stdout, stderr, status = checker_output(folder)
-    assert (stderr, status) == ("", 1)
-    [line] = stdout.splitlines()
+    line = reported_problem(folder)
     assert line.startswith(f"{folder}: trace.ct: ") and "past the end" in line
 
 
@@ -739,9 +745,7 @@ def test_trace_check_reports_a_damaged_zst(python_ct, tmp_path):
     data = bytearray((folder / ZST).read_bytes())
     data[0] ^= 0xFF                                     # the frame's magic
     (folder / ZST).write_bytes(bytes(data))
-    stdout, stderr, status = checker_output(folder)
-    assert (stderr, status) == ("", 1)
-    [line] = stdout.splitlines()
+    line = reported_problem(folder)
     assert line.startswith(f"{folder}: {ZST}: ") and "zstd" in line
 
 
@@ -755,9 +759,8 @@ def test_trace_check_names_trace_ct_beside_a_zst(python_ct, tmp_path):
     record[1] = 10_000_000
     lines[index] = json.dumps(record).encode() + b"\n"
     (folder / ZST).write_bytes(zstandard.ZstdCompressor().compress(b"".join(lines)))
-    stdout, stderr, status = checker_output(folder)
-    assert (stderr, status) == ("", 1)
-    assert f"{ZST} line " in stdout and "step 10000000 is not a Step of trace.ct" in stdout
+    line = reported_problem(folder)
+    assert f"{ZST} line " in line and "step 10000000 is not a Step of trace.ct" in line
 
 
 def test_trace_check_wants_the_extension_file_of_the_trace_file(python_ct,
