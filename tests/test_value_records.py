@@ -10,7 +10,7 @@ import subprocess
 import pytest
 
 from conftest import PROGRAMS, program_env, run
-from python_ct.trace_model import Raw
+from python_ct.trace_model import TYPE_KEY, Raw
 
 PROGRAM = PROGRAMS / "mutated_containers.py"
 VARIABLES = ("xs", "counts", "pair", "words", "total", "wave")
@@ -133,6 +133,32 @@ def test_renamed_class_shows_its_new_name(record, tmp_path):
                      ("__main__.Renamed", "__main__.Count", "__main__.Place"),
                      ("__main__.Renamed", "__main__.Count", "geo.Place")]
 
+
+
+@pytest.mark.parametrize("format", ["json", "ctfs"])
+def test_dropped_classes_are_freed(record, run_unrecorded, format):
+    """The type caches do not keep a class alive: classes made in a
+    function, whose instances were recorded, are collected when the program
+    drops them, as without recording (their finalizers run, and their base
+    class no longer lists them)."""
+    program = PROGRAMS / "class_lifetimes.py"
+    plain = run_unrecorded(program)
+    assert plain.stdout.splitlines()[1:] == [
+        "subclasses left 0",
+        "collected ['Empty 0', 'Empty 1', 'Empty 2', 'Numbers 0', 'Numbers 1', "
+        "'Numbers 2', 'Point 0', 'Point 1', 'Point 2']"]
+    recording = record(program, env={"CODETRACER_FORMAT": format})
+    assert recording.stdout == plain.stdout
+    trace = recording.trace
+    made = [step for step in trace.steps
+            if step.call.short_name == "make" and "empty" in step.values]
+    assert sorted({(step.values["point"]["x"], step.values["numbers"][0])
+                   for step in made}) == [(0, 0), (1, 1), (2, 2)]
+    local = "__main__.make.<locals>."
+    assert {(step.values["point"][TYPE_KEY],
+             trace.type_of(step.records["numbers"])["lang_type"],
+             step.values["empty"][TYPE_KEY]) for step in made} == {
+        (local + "Point", local + "Numbers", local + "Empty")}
 
 ELLIPSIS = Raw("\u2026")
 TABLE = """

@@ -154,13 +154,12 @@ clear_tables(TraceWriter *w)
         for (Py_ssize_t f = 0; entry->type != NULL && f < entry->count; f++) {
             Py_DECREF(entry->names[f]);
         }
-        Py_CLEAR(entry->type);
+        entry->type = NULL;
         Py_CLEAR(entry->qualname);
     }
     for (int i = 0; i < NAMED_TYPE_CACHE_SIZE; i++) {
-        Py_CLEAR(w->named_types[i].type);
+        w->named_types[i].type = NULL;
         Py_CLEAR(w->named_types[i].qualname);
-        Py_CLEAR(w->named_types[i].module);
     }
     for (int i = 0; i < STR_CACHE_SIZE; i++) {
         Py_CLEAR(w->strs[i].str);

@@ -59,16 +59,17 @@ typedef enum {
     BUILTIN_COUNT
 } BuiltinType;
 
-/* A Struct type the writer interned, by the class, its name and its field
-   names (strong references, so none can be freed and its address reused).
-   A class is renamed by a new __qualname__ object; a new __module__ gives
-   it a new version tag. */
+/* A Struct type the writer interned, by the class (its address and
+   version tag: tags are never reused, so the class need not be kept alive,
+   and a new __module__ gives it a new one), its name and its field names
+   (strong references: a class is renamed by a new __qualname__ object,
+   which changes no tag). */
 #define STRUCT_TYPE_CACHE_SIZE 64
 #define STRUCT_TYPE_CACHE_FIELDS 8
 typedef struct {
-    PyTypeObject *type;          /* NULL: empty */
-    PyObject *qualname;
+    const PyTypeObject *type;    /* compared, never dereferenced; NULL: empty */
     unsigned int version;
+    PyObject *qualname;
     PyObject *names[STRUCT_TYPE_CACHE_FIELDS];
     Py_ssize_t count;
     Py_ssize_t hidden;
@@ -87,14 +88,13 @@ typedef struct {
 
 /* The id of the Type named after a class that is not a builtin (a
    subclass of a builtin, or a class whose instances show as opaque), by
-   the class, the objects its name is made of (a class defined in Python
-   can be renamed: its __qualname__ and __module__) and the TypeKind.  All
-   are held, so no address can be reused while they are here. */
+   the class (address and version tag, as in StructTypeEntry), its
+   __qualname__ object (held) and the TypeKind. */
 #define NAMED_TYPE_CACHE_SIZE 64
 typedef struct {
-    PyTypeObject *type;          /* NULL: empty */
+    const PyTypeObject *type;    /* compared, never dereferenced; NULL: empty */
+    unsigned int version;
     PyObject *qualname;          /* for a heap type, else NULL */
-    PyObject *module;
     int kind;
     Py_ssize_t id;
 } NamedTypeEntry;

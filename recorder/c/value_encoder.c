@@ -281,16 +281,12 @@ type_id_for(Encoder *e, PyTypeObject *tp, PyTypeObject *builtin_tp,
         return tw_builtin_type_id(e->w, builtin);
     }
     /* Naming and interning the type costs more than encoding most values. */
-    PyObject *qualname = NULL, *module = NULL;
-    if (tp->tp_flags & Py_TPFLAGS_HEAPTYPE) {
-        qualname = ((PyHeapTypeObject *)tp)->ht_qualname;
-        module = PyDict_GetItemWithError(tp->tp_dict, &_Py_ID(__module__));
-        PyErr_Clear();
-    }
+    PyObject *qualname = (tp->tp_flags & Py_TPFLAGS_HEAPTYPE)
+                             ? ((PyHeapTypeObject *)tp)->ht_qualname : NULL;
     NamedTypeEntry *cached = &e->w->named_types[(((uintptr_t)tp >> 4) + (uintptr_t)kind)
                                                 % NAMED_TYPE_CACHE_SIZE];
-    if (cached->type == tp && cached->kind == kind && cached->qualname == qualname &&
-        cached->module == module)
+    if (cached->type == tp && cached->version == tp->tp_version_tag &&
+        cached->kind == kind && cached->qualname == qualname)
     {
         return cached->id;
     }
@@ -298,10 +294,10 @@ type_id_for(Encoder *e, PyTypeObject *tp, PyTypeObject *builtin_tp,
     put_type_name_body(&name, tp);
     Py_ssize_t id = name.failed ? -1 : tw_type_id(e->w, kind, name.data, name.len, NULL, 0, 0);
     jb_free(&name);
-    if (id >= 0) {
-        Py_XSETREF(cached->type, (PyTypeObject *)Py_NewRef(tp));
+    if (id >= 0 && PyUnstable_Type_AssignVersionTag(tp)) {
+        cached->type = tp;
+        cached->version = tp->tp_version_tag;
         Py_XSETREF(cached->qualname, Py_XNewRef(qualname));
-        Py_XSETREF(cached->module, Py_XNewRef(module));
         cached->kind = kind;
         cached->id = id;
     }
@@ -806,7 +802,7 @@ struct_type_entry(TraceWriter *w, PyTypeObject *tp, const Fields *f)
         for (Py_ssize_t i = 0; i < entry->count; i++) {
             Py_DECREF(entry->names[i]);
         }
-        Py_CLEAR(entry->type);
+        entry->type = NULL;
         Py_CLEAR(entry->qualname);
     }
     return entry;
@@ -819,7 +815,7 @@ remember_struct_type(StructTypeEntry *entry, PyTypeObject *tp, const Fields *f,
     if (!PyUnstable_Type_AssignVersionTag(tp)) {
         return;
     }
-    entry->type = (PyTypeObject *)Py_NewRef(tp);
+    entry->type = tp;
     entry->qualname = Py_NewRef(((PyHeapTypeObject *)tp)->ht_qualname);
     entry->version = tp->tp_version_tag;
     for (Py_ssize_t i = 0; i < f->count; i++) {
