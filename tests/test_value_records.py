@@ -4,7 +4,10 @@ record of an unchanged list, tuple or dict of scalars instead of encoding
 it again), in trace.json and in trace.ct; and a value's size limit
 (CODETRACER_VALUE_NODES) cuts it evenly."""
 
+import contextlib
+import io
 import json
+import runpy
 import subprocess
 
 import pytest
@@ -214,6 +217,78 @@ def test_value_size_limit_is_an_option(record, tmp_path):
     table, box = recorded_table(record, tmp_path, CODETRACER_VALUE_NODES="2553")
     assert table == box["rows"] == [[10 * i + j for j in range(50)] for i in range(50)]
 
+
+
+CYCLE = Raw("<cycle>")
+
+
+def model(value, limit, max_depth=6):
+    """What the recorder shows of `value` (ints, lists and instances) under
+    the size limit `limit`, by the rules of docs/trace-format.md "Limits":
+    one value to each int, an even share of the rest to each other element,
+    a cut past the nesting limit, a marker for a cycle."""
+    used = 0
+    open_containers = []
+
+    def show(obj, end):
+        nonlocal used
+        if used >= end:
+            return ELLIPSIS
+        used += 1
+        if isinstance(obj, int):
+            return obj
+        if any(o is obj for o in open_containers):
+            return CYCLE
+        if len(open_containers) >= max_depth:
+            return ELLIPSIS
+        open_containers.append(obj)
+        elements = obj if isinstance(obj, list) else list(vars(obj).values())
+        leaves = sum(isinstance(x, int) for x in elements)
+        others = len(elements) - leaves
+        shown = []
+        for x in elements:
+            if isinstance(x, int):
+                leaves -= 1
+                shown.append(show(x, end))
+            else:
+                room = end - used - leaves
+                share = used + (-(-room // others) if room > 0 else 0)
+                others -= 1
+                shown.append(show(x, share))
+        open_containers.pop()
+        if isinstance(obj, list):
+            return shown
+        return {TYPE_KEY: "__main__." + type(obj).__qualname__, **dict(zip(vars(obj), shown))}
+    return show(value, limit)
+
+
+@pytest.mark.parametrize("format", ["json", "ctfs"])
+@pytest.mark.parametrize("limit", [5, 12, 30, 1000])
+def test_shared_containers_show_as_if_encoded_again(record, format, limit):
+    """A container that several variables or elements of one step (or
+    arguments of one call) show is encoded once and then copied; each copy
+    shows what encoding it again would, where other limits or an open
+    cycle cut it differently."""
+    program = PROGRAMS / "shared_values.py"
+    recording = record(program, env={"CODETRACER_FORMAT": format,
+                                     "CODETRACER_VALUE_NODES": str(limit)})
+    assert recording.stdout == "3\n"
+    with contextlib.redirect_stdout(io.StringIO()):
+        g = runpy.run_path(str(program))
+    steps = recording.trace.steps
+    module = [s for s in steps if s.call.short_name == "<__main__>" and "everything" in s.values]
+    names = ("leaf", "pair", "tree", "ring", "outer", "inner", "everything")
+    assert {name: module[-1].values[name] for name in names} == {
+        name: model(g[name], limit) for name in names}
+    call = recording.trace.calls_named("look")
+    assert [c.args for c in call] == [{
+        "first": model(g["tree"], limit), "second": model(g["pair"], limit),
+        "nested": model(g["everything"], limit)}]
+    last = [s for s in steps if s.call.short_name == "look"][-1]
+    assert last.values == {
+        "first": model(g["tree"], limit), "second": model(g["pair"], limit),
+        "nested": model(g["everything"], limit),
+        "both": model([g["tree"], g["pair"], [g["everything"]]], limit)}
 
 @pytest.mark.parametrize("value", ["0", "-5", "ten", "1e3", "100000001"])
 def test_bad_value_size_limit_is_refused(python_ct, tmp_path, value):

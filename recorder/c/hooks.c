@@ -176,6 +176,7 @@ record_entry(ThreadRecording *tr, _PyInterpreterFrame *frame, CodeInfo *info)
     values->len = 0;
     offsets[0] = 0;
     int nargs = 0;
+    encode_group_begin(w, values);
     for (int i = 0; i < nparams; i++) {
         PyObject *value = frame_slot_value(frame, i);
         if (value == NULL) {
@@ -185,6 +186,7 @@ record_entry(ThreadRecording *tr, _PyInterpreterFrame *frame, CodeInfo *info)
         encode_value(w, values, value);
         offsets[++nargs] = values->len;
     }
+    encode_group_end(w);
     for (int i = 0; i < nargs; i++) {
         tw_value(w, ids[i], values->data + offsets[i], offsets[i + 1] - offsets[i]);
     }
@@ -195,13 +197,14 @@ record_entry(ThreadRecording *tr, _PyInterpreterFrame *frame, CodeInfo *info)
     PyErr_Clear();
 }
 
+/* A variable's Value at a step, encoded after those before it. */
 static void
 record_variable(ThreadRecording *tr, Py_ssize_t varname_id, PyObject *value)
 {
     JsonBuffer *scratch = &tr->scratch;
-    scratch->len = 0;
+    size_t start = scratch->len;
     encode_value(&tr->writer, scratch, value);
-    tw_value(&tr->writer, varname_id, scratch->data, scratch->len);
+    tw_value(&tr->writer, varname_id, scratch->data + start, scratch->len - start);
 }
 
 /* A step for the line starting at code unit `unit`. */
@@ -218,6 +221,10 @@ record_step(ThreadRecording *tr, _PyInterpreterFrame *frame, CodeInfo *info,
         of->step = w->steps - 1;
         of->line_unit = unit;
     }
+    /* The variables share a group: a container several of them show (a
+       loop's item and its list, say) is encoded once. */
+    tr->scratch.len = 0;
+    encode_group_begin(w, &tr->scratch);
     PyObject *ns = frame_namespace(frame);
     if (ns != NULL) {
         Py_ssize_t pos = 0;
@@ -236,6 +243,7 @@ record_step(ThreadRecording *tr, _PyInterpreterFrame *frame, CodeInfo *info,
             }
         }
     }
+    encode_group_end(w);
     PyErr_Clear();
 }
 

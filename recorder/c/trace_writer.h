@@ -139,6 +139,23 @@ typedef struct {
     char record[54];             /* one 64-byte cache line in all */
 } FloatRecordEntry;
 
+/* The record of a container already encoded into the buffer of a group of
+   values encoded together (one step's variables, one call's arguments).
+   No code runs within a group, so an object met again there is unchanged
+   and its record is copied.  Only records with no cut and no cycle marker
+   are kept, and they are copied only where the limits would not cut them
+   either.  By address, for the group `generation` only. */
+#define SEEN_RECORD_CACHE_SIZE 512
+typedef struct {
+    const PyObject *obj;         /* compared, never dereferenced */
+    unsigned int generation;
+    int height;                  /* nesting levels below the record's own */
+    size_t start;                /* in the group's buffer */
+    size_t len;
+    Py_ssize_t nodes;            /* values the record counts */
+    Py_ssize_t need;             /* a size limit under which it is whole */
+} SeenRecordEntry;
+
 typedef struct {
     int cbor;                    /* TRACE_FORMAT_CTFS: CBOR values */
     CtfsContainer *container;    /* trace.ct, or NULL */
@@ -162,6 +179,9 @@ typedef struct {
     StrCacheEntry strs[STR_CACHE_SIZE];
     FloatRecordEntry *floats;    /* FLOAT_RECORD_CACHE_SIZE, or NULL */
     ContainerCacheEntry containers[CONTAINER_CACHE_SIZE];
+    SeenRecordEntry seen[SEEN_RECORD_CACHE_SIZE];
+    const JsonBuffer *group_buffer;  /* the current group's, or NULL */
+    unsigned int group_generation;
 
     JsonBuffer text;             /* value_encoder.c's plain-text scratch */
 

@@ -22,6 +22,12 @@ typedef struct {
     Py_ssize_t used;                        /* values encoded so far */
     Py_ssize_t limit;                       /* `used` the current value
                                                and its elements may reach */
+    Py_ssize_t cuts;                        /* cut and cycle markers put */
+    Py_ssize_t need;                        /* of the value just encoded: a
+                                               size limit it is whole under */
+    int deepest;                            /* depth of the deepest container
+                                               encoded (since reset) */
+    int in_group;                           /* b is the group's buffer */
 } Encoder;
 
 static Py_ssize_t node_limit = VALUE_DEFAULT_NODES;
@@ -49,6 +55,9 @@ typedef struct {
     Py_ssize_t end;             /* the container's limit */
     Py_ssize_t leaves;          /* elements not encoded yet, of each kind */
     Py_ssize_t others;
+    Py_ssize_t leaves_taken;    /* elements encoded, of each kind */
+    Py_ssize_t others_taken;
+    Py_ssize_t widest;          /* the largest need of the others */
 } Shares;
 
 /* Objects of types without garbage collection support hold no other
@@ -84,6 +93,30 @@ shares_give(Encoder *e, Shares *s, PyObject *obj)
     Py_ssize_t room = s->end - e->used - s->leaves;
     e->limit = e->used + (room <= 0 ? 0 : (room + s->others - 1) / s->others);
     s->others--;
+}
+
+/* Element `obj` was encoded. */
+static inline void
+shares_took(Encoder *e, Shares *s, PyObject *obj)
+{
+    if (is_leaf(obj)) {
+        s->leaves_taken++;
+    }
+    else {
+        s->others_taken++;
+        if (e->need > s->widest) {
+            s->widest = e->need;
+        }
+    }
+}
+
+/* A limit under which the container and all its elements are whole: with
+   room for the widest other element in each other's share, every share
+   covers its element. */
+static inline Py_ssize_t
+shares_need(const Shares *s)
+{
+    return 1 + s->leaves_taken + s->others_taken * s->widest;
 }
 
 static void encode(Encoder *e, PyObject *obj);
@@ -240,6 +273,7 @@ put_marker(Encoder *e, const char *text)
 static void
 put_ellipsis(Encoder *e)
 {
+    e->cuts++;
     PUT_HEAD(e, HEAD_RAW);
     PUT_HEAD(e, "\"\xe2\x80\xa6\"", "\x63\xe2\x80\xa6");
     put_type_id(e, tw_builtin_type_id(e->w, BUILTIN_MARKER));
@@ -530,10 +564,15 @@ put_elements(Encoder *e, PyObject *const *items, Py_ssize_t n)
         put_separator(e, i);
         if (shared) {
             shares_give(e, &shares, items[i]);
+            encode(e, items[i]);
+            shares_took(e, &shares, items[i]);
         }
-        encode(e, items[i]);
+        else {
+            encode(e, items[i]);
+        }
     }
     e->limit = shares.end;
+    e->need = shared ? shares_need(&shares) : 1 + shown;
     if (shown < n) {
         put_separator(e, shown);
         put_more_marker(e, n - shown);
@@ -587,13 +626,16 @@ encode_dict(Encoder *e, PyObject *obj)
         put_array_head(e, 2);
         shares_give(e, &shares, key);
         encode(e, key);
+        shares_took(e, &shares, key);
         put_separator(e, 1);
         shares_give(e, &shares, value);
         encode(e, value);
+        shares_took(e, &shares, value);
         put_array_end(e);
         put_type_id(e, pair_type_id);
     }
     e->limit = shares.end;
+    e->need = shares_need(&shares);
     if (count < size) {
         put_separator(e, count);
         put_more_marker(e, size - count);
@@ -626,8 +668,10 @@ encode_set(Encoder *e, PyObject *obj)
         put_separator(e, count++);
         shares_give(e, &shares, key);
         encode(e, key);
+        shares_took(e, &shares, key);
     }
     e->limit = shares.end;
+    e->need = shares_need(&shares);
     if (count < size) {
         put_separator(e, count);
         put_more_marker(e, size - count);
@@ -875,8 +919,10 @@ encode_instance(Encoder *e, PyObject *obj)
         put_separator(e, i);
         shares_give(e, &shares, fields.values[i]);
         encode(e, fields.values[i]);
+        shares_took(e, &shares, fields.values[i]);
     }
     e->limit = shares.end;
+    e->need = shares_need(&shares);
     if (fields.hidden) {
         put_separator(e, fields.count);
         put_more_marker(e, fields.hidden);
@@ -1104,12 +1150,41 @@ remember_container_record(Encoder *e, ContainerCacheEntry *entry, PyObject *obj,
     entry->cbor = (uint8_t)e->cbor;
 }
 
+/* The group's entry for `obj`, or NULL outside a group. */
+static SeenRecordEntry *
+seen_record_entry(Encoder *e, PyObject *obj)
+{
+    return e->in_group ? &e->w->seen[((uintptr_t)obj >> 4) % SEEN_RECORD_CACHE_SIZE] : NULL;
+}
+
+/* Copy the record of `obj` if the group has one the limits here would not
+   cut.  The container itself is counted already. */
+static int
+put_seen_record(Encoder *e, SeenRecordEntry *seen, PyObject *obj)
+{
+    if (seen->obj != obj || seen->generation != e->w->group_generation ||
+        e->depth + seen->height >= VALUE_MAX_DEPTH || e->limit - e->used + 1 < seen->need ||
+        jb_reserve(e->b, seen->len) < 0)
+    {
+        return 0;
+    }
+    memcpy(e->b->data + e->b->len, e->b->data + seen->start, seen->len);
+    e->b->len += seen->len;
+    e->used += seen->nodes - 1;
+    e->need = seen->need;
+    if (e->depth + seen->height > e->deepest) {
+        e->deepest = e->depth + seen->height;
+    }
+    return 1;
+}
+
 static void
 encode_container(Encoder *e, PyObject *obj, ContainerKind kind)
 {
     for (int i = 0; i < e->depth; i++) {
         if (e->open[i] == obj) {
             put_marker(e, "<cycle>");
+            e->cuts++;
             return;
         }
     }
@@ -1117,38 +1192,58 @@ encode_container(Encoder *e, PyObject *obj, ContainerKind kind)
         put_ellipsis(e);
         return;
     }
+    SeenRecordEntry *seen = seen_record_entry(e, obj);
+    if (seen != NULL && put_seen_record(e, seen, obj)) {
+        return;
+    }
+    size_t start = e->b->len;
+    Py_ssize_t cuts = e->cuts, used = e->used - 1;
+    int depth = e->depth, outer_deepest = e->deepest;
+    e->deepest = depth;
     /* A list, tuple or dict of scalars a variable keeps from step to step
        is encoded once, then copied while it stays the same. */
     ContainerCacheEntry *cached = container_cache_entry(e, obj, kind);
     if (cached != NULL && cached_record_is_current(e, cached, obj, kind)) {
         e->used += element_nodes(obj, kind);
+        e->need = 1 + element_nodes(obj, kind);
         jb_put(e->b, cached->record.data, cached->record.len);
-        return;
-    }
-    if (cached != NULL && !holds_only_scalars(obj, kind)) {
         cached = NULL;
     }
-    size_t start = e->b->len;
-    e->open[e->depth++] = obj;
-    switch (kind) {
-    case CONTAINER_LIST:
-        encode_list(e, obj);
-        break;
-    case CONTAINER_TUPLE:
-        encode_tuple(e, obj);
-        break;
-    case CONTAINER_DICT:
-        encode_dict(e, obj);
-        break;
-    case CONTAINER_SET:
-        encode_set(e, obj);
-        break;
-    default:
-        encode_instance(e, obj);
+    else {
+        if (cached != NULL && !holds_only_scalars(obj, kind)) {
+            cached = NULL;
+        }
+        e->open[e->depth++] = obj;
+        switch (kind) {
+        case CONTAINER_LIST:
+            encode_list(e, obj);
+            break;
+        case CONTAINER_TUPLE:
+            encode_tuple(e, obj);
+            break;
+        case CONTAINER_DICT:
+            encode_dict(e, obj);
+            break;
+        case CONTAINER_SET:
+            encode_set(e, obj);
+            break;
+        default:
+            encode_instance(e, obj);
+        }
+        e->depth--;
     }
-    e->depth--;
-    if (cached != NULL && !e->b->failed && !PyErr_Occurred()) {
+    int failed = e->b->failed || PyErr_Occurred();
+    if (cached != NULL && !failed) {
         remember_container_record(e, cached, obj, kind, start);
+    }
+    if (seen != NULL && e->cuts == cuts && !failed) {
+        *seen = (SeenRecordEntry){
+            .obj = obj, .generation = e->w->group_generation,
+            .height = e->deepest - depth, .start = start, .len = e->b->len - start,
+            .nodes = e->used - used, .need = e->need};
+    }
+    if (outer_deepest > e->deepest) {
+        e->deepest = outer_deepest;
     }
 }
 
@@ -1179,6 +1274,7 @@ encode(Encoder *e, PyObject *obj)
         return;
     }
     e->used++;
+    e->need = 1;
     /* The builtin types themselves first: the checks below that accept
        subclasses cost a call to PyType_IsSubtype each. */
     PyTypeObject *tp = Py_TYPE(obj);
@@ -1273,7 +1369,8 @@ static void
 encode_value_as(TraceWriter *w, JsonBuffer *b, PyObject *obj, int cbor)
 {
     size_t start = b->len;
-    Encoder e = {.w = w, .b = b, .cbor = cbor, .depth = 0, .used = 0, .limit = node_limit};
+    Encoder e = {.w = w, .b = b, .cbor = cbor, .depth = 0, .used = 0, .limit = node_limit,
+                 .in_group = w->group_buffer == b};
     encode(&e, obj);
     PyErr_Clear();
     if (b->failed) {
@@ -1284,7 +1381,25 @@ encode_value_as(TraceWriter *w, JsonBuffer *b, PyObject *obj, int cbor)
         b->failed = 0;
         b->len = start;
         PUT_HEAD(&e, RECORD_NONE);
+        /* Records of the group may have been cut back with it. */
+        w->group_buffer = NULL;
     }
+}
+
+void
+encode_group_begin(TraceWriter *w, JsonBuffer *b)
+{
+    if (++w->group_generation == 0) {
+        memset(w->seen, 0, sizeof(w->seen));
+        w->group_generation = 1;
+    }
+    w->group_buffer = b;
+}
+
+void
+encode_group_end(TraceWriter *w)
+{
+    w->group_buffer = NULL;
 }
 
 void
