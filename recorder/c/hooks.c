@@ -197,14 +197,13 @@ record_entry(ThreadRecording *tr, _PyInterpreterFrame *frame, CodeInfo *info)
     PyErr_Clear();
 }
 
-/* A variable's Value at a step, encoded after those before it. */
+/* A variable's Value at a step, encoded into the trace's buffer `out`. */
 static void
-record_variable(ThreadRecording *tr, Py_ssize_t varname_id, PyObject *value)
+record_variable(TraceWriter *w, JsonBuffer *out, Py_ssize_t varname_id, PyObject *value)
 {
-    JsonBuffer *scratch = &tr->scratch;
-    size_t start = scratch->len;
-    encode_value(&tr->writer, scratch, value);
-    tw_value(&tr->writer, varname_id, scratch->data + start, scratch->len - start);
+    tw_value_begin(w, varname_id);
+    encode_value(w, out, value);
+    tw_value_end(w);
 }
 
 /* A step for the line starting at code unit `unit`. */
@@ -223,15 +222,15 @@ record_step(ThreadRecording *tr, _PyInterpreterFrame *frame, CodeInfo *info,
     }
     /* The variables share a group: a container several of them show (a
        loop's item and its list, say) is encoded once. */
-    tr->scratch.len = 0;
-    encode_group_begin(w, &tr->scratch);
+    JsonBuffer *out = tw_values_begin(w);
+    encode_group_begin(w, out);
     PyObject *ns = frame_namespace(frame);
     if (ns != NULL) {
         Py_ssize_t pos = 0;
         PyObject *name, *value;
         while (PyDict_Next(ns, &pos, &name, &value)) {
             if (namespace_entry_is_shown(name, value)) {
-                record_variable(tr, tw_varname_id(w, name), value);
+                record_variable(w, out, tw_varname_id(w, name), value);
             }
         }
     }
@@ -239,11 +238,12 @@ record_step(ThreadRecording *tr, _PyInterpreterFrame *frame, CodeInfo *info,
         for (int i = 0; i < code->co_nlocalsplus; i++) {
             PyObject *value = frame_slot_value(frame, i);
             if (value != NULL && slot_is_shown(code, i)) {
-                record_variable(tr, slot_varname_id(tr, info, code, i), value);
+                record_variable(w, out, slot_varname_id(tr, info, code, i), value);
             }
         }
     }
     encode_group_end(w);
+    tw_values_end(w);
     PyErr_Clear();
 }
 

@@ -30,6 +30,8 @@ typedef struct {
     int io_error;                /* errno of the first failure, or 0; final
                                     once the stream is closed */
     int write_error;             /* the writer thread's failure, or 0 */
+    int held;                    /* `out` is kept, so what is in it stays
+                                    where it is */
 } OutputStream;
 
 /* Create folder/name, a zstd stream if `compressed`.  On failure return
@@ -43,6 +45,22 @@ static inline void
 stream_event_done(OutputStream *s)
 {
     s->buffered_records++;
+    if (s->out.len >= (1 << 20) && !s->held) {
+        stream_flush(s);
+    }
+}
+
+/* Keep `out` from being handed over until stream_release(). */
+static inline void
+stream_hold(OutputStream *s)
+{
+    s->held = 1;
+}
+
+static inline void
+stream_release(OutputStream *s)
+{
+    s->held = 0;
     if (s->out.len >= (1 << 20)) {
         stream_flush(s);
     }

@@ -60,6 +60,14 @@ put_sized_unicode(JsonBuffer *b, PyObject *str)
     end_sized(b, start);
 }
 
+/* Where an event goes: after the trace's events, or, while a Value's
+   record is being encoded in place, into the events that go before it. */
+static JsonBuffer *
+event_buffer(TraceWriter *w)
+{
+    return w->value_open ? &w->events_before_value : &w->stream.out;
+}
+
 /* Start a new event: a JSON array element, or a split-binary tag.  Any
    merged I/O text goes out first so that it stays on the step that wrote
    it. */
@@ -70,11 +78,11 @@ begin_event(TraceWriter *w, int tag)
         flush_pending_io(w);
     }
     if (w->cbor) {
-        jb_putc(&w->stream.out, (char)tag);
+        jb_putc(event_buffer(w), (char)tag);
         w->events++;
     }
     else if (w->events++) {
-        JB_LITERAL(&w->stream.out, ",\n");
+        JB_LITERAL(event_buffer(w), ",\n");
     }
 }
 
@@ -180,6 +188,7 @@ clear_tables(TraceWriter *w)
     Py_CLEAR(w->varname_ids);
     jb_free(&w->pending_io);
     jb_free(&w->text);
+    jb_free(&w->events_before_value);
     PyMem_RawFree(w->floats);
     w->floats = NULL;
 }
@@ -509,7 +518,7 @@ tw_type_id(TraceWriter *w, int kind, const char *lang_type, size_t len,
     Py_XDECREF(key);
     if (id < -1) {
         id = -(id + 2);
-        JsonBuffer *out = &w->stream.out;
+        JsonBuffer *out = event_buffer(w);
         begin_event(w, TAG_TYPE);
         if (w->cbor) {
             size_t start = begin_sized(out);
@@ -579,23 +588,82 @@ tw_step(TraceWriter *w, Py_ssize_t path_id, int line)
     w->steps++;
 }
 
+JsonBuffer *
+tw_values_begin(TraceWriter *w)
+{
+    stream_hold(&w->stream);
+    return &w->stream.out;
+}
+
 void
-tw_value(TraceWriter *w, Py_ssize_t varname_id, const char *value, size_t len)
+tw_values_end(TraceWriter *w)
+{
+    stream_release(&w->stream);
+}
+
+void
+tw_value_begin(TraceWriter *w, Py_ssize_t varname_id)
 {
     JsonBuffer *out = &w->stream.out;
+    w->value_event_start = out->len;
     begin_event(w, TAG_VALUE);
     if (w->cbor) {
         put_le(out, (uint64_t)varname_id, 8);
-        put_sized(out, value, len);
+        w->value_start = begin_sized(out);
     }
     else {
         JB_LITERAL(out, "{\"Value\":{\"variable_id\":");
         jb_int(out, varname_id);
         JB_LITERAL(out, ",\"value\":");
-        jb_put(out, value, len);
+    }
+    w->value_open = 1;
+}
+
+/* Move the events the record needed (Types it met first) before its
+   Value event, which refers to them.  Records of the value's group move
+   with it, so the group ends. */
+static void
+put_events_before_value(TraceWriter *w)
+{
+    JsonBuffer *out = &w->stream.out, *before = &w->events_before_value;
+    size_t event_len = out->len - w->value_event_start;
+    if (out->failed || jb_reserve(out, before->len) < 0) {
+        before->len = 0;
+        return;
+    }
+    char *event = out->data + w->value_event_start;
+    memmove(event + before->len, event, event_len);
+    memcpy(event, before->data, before->len);
+    out->len += before->len;
+    out->failed |= before->failed;
+    before->len = 0;
+    before->failed = 0;
+    w->group_buffer = NULL;
+}
+
+void
+tw_value_end(TraceWriter *w)
+{
+    JsonBuffer *out = &w->stream.out;
+    w->value_open = 0;
+    if (w->cbor) {
+        end_sized(out, w->value_start);
+    }
+    else {
         JB_LITERAL(out, "}}");
     }
+    if (w->events_before_value.len > 0) {
+        put_events_before_value(w);
+    }
     end_event(w);
+}
+
+void
+tw_value(TraceWriter *w, Py_ssize_t varname_id, const char *value, size_t len)
+{
+    tw_value_begin(w, varname_id);
+    jb_put(&w->stream.out, value, len);
+    tw_value_end(w);
 }
 
 void

@@ -184,6 +184,10 @@ typedef struct {
     unsigned int group_generation;
 
     JsonBuffer text;             /* value_encoder.c's plain-text scratch */
+    int value_open;              /* between tw_value_begin() and _end() */
+    size_t value_event_start;    /* where that Value event begins */
+    size_t value_start;          /* and its record */
+    JsonBuffer events_before_value;  /* events met while encoding it */
 
     /* Consecutive writes to one stream on one step become one event. */
     int pending_io_kind;         /* -1: none */
@@ -222,6 +226,16 @@ tw_builtin_type_id(TraceWriter *w, BuiltinType which)
 void tw_step(TraceWriter *w, Py_ssize_t path_id, int line);
 /* `value` is an encoded ValueRecord. */
 void tw_value(TraceWriter *w, Py_ssize_t varname_id, const char *value, size_t len);
+/* Value events whose records are encoded in place, not copied: between
+   tw_values_begin() and tw_values_end(), each tw_value_begin() is followed
+   by the record, appended to the buffer tw_values_begin() returned, then
+   by tw_value_end().  The buffer is not handed to the writer thread
+   meanwhile, so records in it stay where they are (for value_encoder.h's
+   groups). */
+JsonBuffer *tw_values_begin(TraceWriter *w);
+void tw_value_begin(TraceWriter *w, Py_ssize_t varname_id);
+void tw_value_end(TraceWriter *w);
+void tw_values_end(TraceWriter *w);
 /* args[i] is an encoded ValueRecord of arg_value_lens[i] bytes. */
 void tw_call(TraceWriter *w, Py_ssize_t function_id, Py_ssize_t nargs,
              const Py_ssize_t *varname_ids, const char *values,

@@ -1369,11 +1369,12 @@ static void
 encode_value_as(TraceWriter *w, JsonBuffer *b, PyObject *obj, int cbor)
 {
     size_t start = b->len;
+    int failed_before = b->failed;
     Encoder e = {.w = w, .b = b, .cbor = cbor, .depth = 0, .used = 0, .limit = node_limit,
                  .in_group = w->group_buffer == b};
     encode(&e, obj);
     PyErr_Clear();
-    if (b->failed) {
+    if (b->failed && !failed_before) {
         /* Out of memory: keep the trace valid and report the failure. */
         if (!w->stream.io_error) {
             w->stream.io_error = ENOMEM;
