@@ -135,6 +135,8 @@ def test_renamed_class_shows_its_new_name(record, tmp_path):
                      ("__main__.Renamed", "__main__.Count", "__main__.Point"),
                      ("__main__.Renamed", "__main__.Count", "__main__.Place"),
                      ("__main__.Renamed", "__main__.Count", "geo.Place")]
+    texts = [step.values["thing"].text for step in steps if "thing" in step.values]
+    assert texts == ["<__main__.Opaque object>"] + ["<__main__.Renamed object>"] * 4
 
 
 

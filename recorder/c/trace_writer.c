@@ -169,6 +169,11 @@ clear_tables(TraceWriter *w)
         w->named_types[i].type = NULL;
         Py_CLEAR(w->named_types[i].qualname);
     }
+    for (int i = 0; i < OPAQUE_RECORD_CACHE_SIZE; i++) {
+        w->opaque_records[i].type = NULL;
+        Py_CLEAR(w->opaque_records[i].qualname);
+        jb_free(&w->opaque_records[i].record);
+    }
     for (int i = 0; i < STR_CACHE_SIZE; i++) {
         Py_CLEAR(w->strs[i].str);
         jb_free(&w->strs[i].record);

@@ -99,6 +99,18 @@ typedef struct {
     Py_ssize_t id;
 } NamedTypeEntry;
 
+/* The encoded ValueRecord of an object shown as opaque ("<module.Class
+   object>"), which depends on its class alone; the class is known as in
+   NamedTypeEntry. */
+#define OPAQUE_RECORD_CACHE_SIZE 64
+typedef struct {
+    const PyTypeObject *type;    /* compared, never dereferenced; NULL: empty */
+    unsigned int version;
+    PyObject *qualname;          /* for a heap type, else NULL */
+    uint8_t cbor;
+    JsonBuffer record;
+} OpaqueRecordEntry;
+
 /* The encoded ValueRecord of a str seen recently (a strong reference, so
    its address cannot be reused by another string while it is here). */
 #define STR_CACHE_SIZE 256
@@ -176,6 +188,7 @@ typedef struct {
     StructTypeEntry struct_types[STRUCT_TYPE_CACHE_SIZE];
     NamedTypeEntry named_types[NAMED_TYPE_CACHE_SIZE];
     SlotLayoutEntry slot_layouts[SLOT_LAYOUT_CACHE_SIZE];
+    OpaqueRecordEntry opaque_records[OPAQUE_RECORD_CACHE_SIZE];
     StrCacheEntry strs[STR_CACHE_SIZE];
     FloatRecordEntry *floats;    /* FLOAT_RECORD_CACHE_SIZE, or NULL */
     ContainerCacheEntry containers[CONTAINER_CACHE_SIZE];

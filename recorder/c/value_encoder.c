@@ -980,6 +980,17 @@ static void
 encode_opaque(Encoder *e, PyObject *obj)
 {
     PyTypeObject *tp = Py_TYPE(obj);
+    PyObject *qualname = (tp->tp_flags & Py_TPFLAGS_HEAPTYPE)
+                             ? ((PyHeapTypeObject *)tp)->ht_qualname : NULL;
+    OpaqueRecordEntry *cached =
+        &e->w->opaque_records[((uintptr_t)tp >> 4) % OPAQUE_RECORD_CACHE_SIZE];
+    if (cached->type == tp && cached->version == tp->tp_version_tag &&
+        cached->qualname == qualname && cached->cbor == e->cbor)
+    {
+        jb_put(e->b, cached->record.data, cached->record.len);
+        return;
+    }
+    size_t start = e->b->len;
     JsonBuffer *text = text_start(e);
     jb_putc(text, '<');
     put_type_name_body(text, tp);
@@ -987,6 +998,17 @@ encode_opaque(Encoder *e, PyObject *obj)
     PUT_HEAD(e, HEAD_RAW);
     put_pieced_text(e);
     put_type_id(e, type_id_for(e, tp, NULL, BUILTIN_OBJECT, TYPE_KIND_RAW));
+    if (!e->b->failed && PyUnstable_Type_AssignVersionTag(tp) &&
+        keep_record(e, start, &cached->record) == 0)
+    {
+        cached->type = tp;
+        cached->version = tp->tp_version_tag;
+        Py_XSETREF(cached->qualname, Py_XNewRef(qualname));
+        cached->cbor = (uint8_t)e->cbor;
+    }
+    else {
+        cached->type = NULL;
+    }
 }
 
 /* Whether instances of `tp` carry attributes the encoder can read: an
@@ -1370,8 +1392,18 @@ encode_value_as(TraceWriter *w, JsonBuffer *b, PyObject *obj, int cbor)
 {
     size_t start = b->len;
     int failed_before = b->failed;
-    Encoder e = {.w = w, .b = b, .cbor = cbor, .depth = 0, .used = 0, .limit = node_limit,
-                 .in_group = w->group_buffer == b};
+    /* Not zero-filled: `open` is read up to `depth` only. */
+    Encoder e;
+    e.w = w;
+    e.b = b;
+    e.cbor = cbor;
+    e.depth = 0;
+    e.used = 0;
+    e.limit = node_limit;
+    e.cuts = 0;
+    e.need = 1;
+    e.deepest = 0;
+    e.in_group = w->group_buffer == b;
     encode(&e, obj);
     PyErr_Clear();
     if (b->failed && !failed_before) {
