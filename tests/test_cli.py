@@ -5,10 +5,14 @@ CODETRACER_RECORD=0 python-ct records nothing and behaves like the stock
 interpreter built from the same sources.
 """
 
+import json
+import signal
+
 import pytest
 
 from conftest import (PROGRAMS, SUMMARY_PREFIX, checked_trace, corpus,
                       program_env, run)
+from python_ct.trace_model import ERROR, TraceModel
 
 
 def outcome(process, stderr=None):
@@ -139,12 +143,43 @@ def test_command_mode_skips_generated_code(record):
     assert open(path).read().rstrip("\n") == code.rstrip("\n")
 
 
+
+@pytest.mark.parametrize("format", ["json", "ctfs"])
+@pytest.mark.parametrize("how, signum", [
+    ("string_at", signal.SIGSEGV), ("strlen", signal.SIGSEGV),
+    ("abort", signal.SIGABRT), ("thread", signal.SIGSEGV)])
+def test_a_crash_leaves_a_finished_trace(record_program, run_unrecorded, how, signum,
+                                         format):
+    """A program that dies of a fatal signal, with or without the GIL, on
+    the main thread or another: it prints and dies as unrecorded, python-ct
+    says why the trace ends, and the trace holds everything up to the
+    crash, with the signal as an error on the crashing thread's last step."""
+    program = PROGRAMS / "crashes.py"
+    plain = run_unrecorded(program, how)
+    assert plain.returncode == -signum
+    recording = record_program("crashes.py", how, env={"CODETRACER_FORMAT": format})
+    assert (recording.process.returncode, recording.stdout) == (-signum, plain.stdout)
+    assert recording.stdout.splitlines() == ["handlers 0 0", "before the crash 10"]
+    name = signal.strsignal(signum)
+    assert recording.stderr == (f"python-ct: the program was killed by signal {signum} "
+                                f"({name}); finishing the trace recorded up to there\n")
+    assert recording.summary.startswith(SUMMARY_PREFIX)
+    main = recording.trace
+    crashed = TraceModel.load(recording.folder / "threads" / "1") if how == "thread" else main
+    [crash] = crashed.calls_named("crash")
+    assert crash.args == {"how": "string_at" if how == "thread" else how}
+    last = crashed.steps[-1]
+    assert last.call is crash and last.values["total"] == 10
+    assert [(e.kind, e.content, e.step) for e in crashed.events if e.kind == ERROR] == [
+        (ERROR, f"killed by signal {signum} ({name})", len(crashed.steps) - 1)]
+    assert main.root.return_value == 128 + signum
+    metadata = json.loads((recording.folder / "trace_metadata.json").read_text())
+    assert metadata["exit_status"] == {"code": 128 + signum}
+
 def test_ctrl_c_interrupts_a_recorded_program(python_ct, tmp_path):
     """Ctrl-C reaches the program while the trace writer's thread runs: a
     sleep is cut short, the program dies of SIGINT as unrecorded, and the
     trace up to there is valid."""
-    import json
-    import signal
     import subprocess
     folder = tmp_path / "trace"
     process = subprocess.Popen(

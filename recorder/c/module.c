@@ -21,6 +21,7 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -466,15 +467,18 @@ _PyCtRecord_StartFromConfig(const PyConfig *config)
     recorder.workdir = PyUnicode_DecodeFSDefault(getcwd(cwd, sizeof(cwd)) ? cwd : "/");
     if (recorder.workdir == NULL || init_program_description(config) < 0 ||
         configure_user_code(config) < 0 || write_metadata(main_thread, 0) < 0 ||
-        hooks_install() < 0 || io_capture_start() < 0 || register_fork_handler() < 0)
+        hooks_install() < 0 || io_capture_start() < 0 || register_fork_handler() < 0 ||
+        fatal_signals_install() < 0)
     {
         PyErr_Clear();
         fprintf(stderr, "python-ct: cannot start recording into %s\n", recorder.folder);
+        fatal_signals_remove();
         hooks_remove();
         thread_recordings_abandon();
         return -1;
     }
     recorder.exit_status = 0;
+    recorder.fatal_signal = 0;
     recorder.active = 1;
     return 0;
 }
@@ -502,6 +506,17 @@ record_uncaught_exception(ThreadRecording *tr)
     record_exception(tr, tr->writer.steps - 1, "uncaught", -1, exc);
 }
 
+/* The signal the program died of, as an error on the crashing thread's
+   last step. */
+static void
+record_fatal_signal(ThreadRecording *tr)
+{
+    char text[128];
+    int len = snprintf(text, sizeof(text), "killed by signal %d (%s)",
+                       recorder.fatal_signal, strsignal(recorder.fatal_signal));
+    tw_event(&tr->writer, EVENT_KIND_ERROR, "", text, (size_t)len);
+}
+
 /* The end of each thread's trace: the Calls still open are closed, the
    main thread's outermost one with the exit status. */
 static void
@@ -519,8 +534,11 @@ end_thread_traces(void)
             tw_step(w, 0, 1);
         }
         thread_recording_close_open_calls(tr);
-        if (tr->index == 0 && recorder.exit_status != 0) {
+        if (tr->index == 0 && recorder.exit_status != 0 && !recorder.fatal_signal) {
             record_uncaught_exception(tr);
+        }
+        if (recorder.fatal_signal && tr->thread_id == PyThreadState_Get()->id) {
+            record_fatal_signal(tr);
         }
         JsonBuffer *scratch = &tr->scratch;
         scratch->len = 0;
@@ -568,6 +586,7 @@ _PyCtRecord_Finish(void)
         return;
     }
     recorder.active = 0;
+    fatal_signals_remove();
     io_capture_stop();
     hooks_remove();
     if (_PyRuntime.signals.unhandled_keyboard_interrupt) {

@@ -302,6 +302,12 @@ stream_abandon(OutputStream *s)
     jb_free(&s->out);
 }
 
+int
+output_streams_on_writer_thread(void)
+{
+    return writer_running && pthread_equal(pthread_self(), writer);
+}
+
 void
 output_streams_shutdown(void)
 {

@@ -73,6 +73,9 @@ int stream_close(OutputStream *s);
    the writer thread does not exist there). */
 void stream_abandon(OutputStream *s);
 
+/* Whether the caller is the writer thread. */
+int output_streams_on_writer_thread(void);
+
 /* Stop the writer thread once every stream is closed. */
 void output_streams_shutdown(void);
 

@@ -77,6 +77,7 @@ typedef struct {
     PyObject *stderr_file;
     PyObject *stdin_file;
     int exit_status;
+    int fatal_signal;           /* the signal the program died of, or 0 */
     char folder[4096];          /* absolute, UTF-8 */
 } Recorder;
 
@@ -154,6 +155,10 @@ int on_exception_event(PyThreadState *tstate, _PyInterpreterFrame *frame,
                        _Py_CODEUNIT *instr, int event, PyObject *arg);
 void record_exception(ThreadRecording *tr, long long step, const char *kind,
                       Py_ssize_t function_id, PyObject *exc);
+
+/* Finishing the trace on a crash (fatal_signals.c). */
+int fatal_signals_install(void);
+void fatal_signals_remove(void);
 
 /* stdin/stdout/stderr capture (io_capture.c). */
 int io_capture_start(void);
