@@ -31,13 +31,13 @@ void value_encoder_set_node_limit(Py_ssize_t nodes);
 /* Append the ValueRecord of `obj` to `b` in the encoding of `w`'s trace
    (CBOR for trace.ct, else JSON); new types are interned in `w`. */
 void encode_value(TraceWriter *w, JsonBuffer *b, PyObject *obj);
+/* The same in JSON, whatever the trace's format: for the extension file. */
+void encode_value_json(TraceWriter *w, JsonBuffer *b, PyObject *obj);
 /* Begin a group of values encoded one after another into `b`, with no
    code run in between and `b` not cut back: an object met again in the
    group is copied from its first record.  End it before code runs. */
 void encode_group_begin(TraceWriter *w, JsonBuffer *b);
 void encode_group_end(TraceWriter *w);
-/* The same in JSON, whatever the trace's format: for the extension file. */
-void encode_value_json(TraceWriter *w, JsonBuffer *b, PyObject *obj);
 
 /* Append "TypeName: message" for an exception, as a JSON string body.
    User-defined exception classes are described from their args only. */
