@@ -60,30 +60,29 @@ put_sized_unicode(JsonBuffer *b, PyObject *str)
     end_sized(b, start);
 }
 
-/* Where an event goes: after the trace's events, or, while a Value's
-   record is being encoded in place, into the events that go before it. */
-static JsonBuffer *
-event_buffer(TraceWriter *w)
-{
-    return w->value_open ? &w->events_before_value : &w->stream.out;
-}
-
-/* Start a new event: a JSON array element, or a split-binary tag.  Any
-   merged I/O text goes out first so that it stays on the step that wrote
-   it. */
+/* Start a new event in `out`: a JSON array element, or a split-binary
+   tag.  Any merged I/O text goes out first so that it stays on the step
+   that wrote it. */
 static void
-begin_event(TraceWriter *w, int tag)
+begin_event_in(TraceWriter *w, JsonBuffer *out, int tag)
 {
     if (w->pending_io_kind >= 0) {
         flush_pending_io(w);
     }
     if (w->cbor) {
-        jb_putc(event_buffer(w), (char)tag);
+        jb_putc(out, (char)tag);
         w->events++;
     }
     else if (w->events++) {
-        JB_LITERAL(event_buffer(w), ",\n");
+        JB_LITERAL(out, ",\n");
     }
+}
+
+/* ... after the trace's events. */
+static void
+begin_event(TraceWriter *w, int tag)
+{
+    begin_event_in(w, &w->stream.out, tag);
 }
 
 static void
@@ -523,8 +522,10 @@ tw_type_id(TraceWriter *w, int kind, const char *lang_type, size_t len,
     Py_XDECREF(key);
     if (id < -1) {
         id = -(id + 2);
-        JsonBuffer *out = event_buffer(w);
-        begin_event(w, TAG_TYPE);
+        /* While a Value's record is encoded in place, the Type goes into
+           the events that go before it. */
+        JsonBuffer *out = w->value_open ? &w->events_before_value : &w->stream.out;
+        begin_event_in(w, out, TAG_TYPE);
         if (w->cbor) {
             size_t start = begin_sized(out);
             put_type_record(out, 1, kind, lang_type, len, fields, nfields, hidden,
@@ -611,6 +612,17 @@ tw_value_begin(TraceWriter *w, Py_ssize_t varname_id)
 {
     JsonBuffer *out = &w->stream.out;
     w->value_event_start = out->len;
+    if (w->cbor && w->pending_io_kind < 0 && jb_reserve(out, 13) == 0) {
+        /* The common case in one piece: tag, variable id, record length. */
+        char *event = out->data + out->len;
+        event[0] = TAG_VALUE;
+        ctfs_store_le(event + 1, (uint64_t)varname_id, 8);
+        out->len += 13;
+        w->value_start = out->len;
+        w->events++;
+        w->value_open = 1;
+        return;
+    }
     begin_event(w, TAG_VALUE);
     if (w->cbor) {
         put_le(out, (uint64_t)varname_id, 8);

@@ -1172,11 +1172,14 @@ remember_container_record(Encoder *e, ContainerCacheEntry *entry, PyObject *obj,
     entry->cbor = (uint8_t)e->cbor;
 }
 
-/* The group's entry for `obj`, or NULL outside a group. */
+/* The group's entry for `obj`, or NULL outside a group or if `obj` has a
+   single reference: then it is met again only within its holder, which
+   is mostly copied whole then. */
 static SeenRecordEntry *
 seen_record_entry(Encoder *e, PyObject *obj)
 {
-    return e->in_group ? &e->w->seen[((uintptr_t)obj >> 4) % SEEN_RECORD_CACHE_SIZE] : NULL;
+    return e->in_group && Py_REFCNT(obj) > 1
+        ? &e->w->seen[((uintptr_t)obj >> 4) % SEEN_RECORD_CACHE_SIZE] : NULL;
 }
 
 /* Copy the record of `obj` if the group has one the limits here would not
@@ -1254,15 +1257,16 @@ encode_container(Encoder *e, PyObject *obj, ContainerKind kind)
         }
         e->depth--;
     }
-    int failed = e->b->failed || PyErr_Occurred();
-    if (cached != NULL && !failed) {
-        remember_container_record(e, cached, obj, kind, start);
-    }
-    if (seen != NULL && e->cuts == cuts && !failed) {
-        *seen = (SeenRecordEntry){
-            .obj = obj, .generation = e->w->group_generation,
-            .height = e->deepest - depth, .start = start, .len = e->b->len - start,
-            .nodes = e->used - used, .need = e->need};
+    if ((cached != NULL || seen != NULL) && !e->b->failed && !PyErr_Occurred()) {
+        if (cached != NULL) {
+            remember_container_record(e, cached, obj, kind, start);
+        }
+        if (seen != NULL && e->cuts == cuts) {
+            *seen = (SeenRecordEntry){
+                .obj = obj, .generation = e->w->group_generation,
+                .height = e->deepest - depth, .start = start, .len = e->b->len - start,
+                .nodes = e->used - used, .need = e->need};
+        }
     }
     if (outer_deepest > e->deepest) {
         e->deepest = outer_deepest;
