@@ -158,19 +158,16 @@ clear_tables(TraceWriter *w)
 {
     for (int i = 0; i < STRUCT_TYPE_CACHE_SIZE; i++) {
         StructTypeEntry *entry = &w->struct_types[i];
-        for (Py_ssize_t f = 0; entry->type != NULL && f < entry->count; f++) {
+        for (Py_ssize_t f = 0; entry->cls.type != NULL && f < entry->count; f++) {
             Py_DECREF(entry->names[f]);
         }
-        entry->type = NULL;
-        Py_CLEAR(entry->qualname);
+        class_key_clear(&entry->cls);
     }
     for (int i = 0; i < NAMED_TYPE_CACHE_SIZE; i++) {
-        w->named_types[i].type = NULL;
-        Py_CLEAR(w->named_types[i].qualname);
+        class_key_clear(&w->named_types[i].cls);
     }
     for (int i = 0; i < OPAQUE_RECORD_CACHE_SIZE; i++) {
-        w->opaque_records[i].type = NULL;
-        Py_CLEAR(w->opaque_records[i].qualname);
+        class_key_clear(&w->opaque_records[i].cls);
         jb_free(&w->opaque_records[i].record);
     }
     for (int i = 0; i < STR_CACHE_SIZE; i++) {

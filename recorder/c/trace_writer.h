@@ -59,17 +59,58 @@ typedef enum {
     BUILTIN_COUNT
 } BuiltinType;
 
-/* A Struct type the writer interned, by the class (its address and
-   version tag: tags are never reused, so the class need not be kept alive,
-   and a new __module__ gives it a new one), its name and its field names
-   (strong references: a class is renamed by a new __qualname__ object,
-   which changes no tag). */
+/* A class as the caches below know it: by its address and version tag
+   (tags are never reused, so the class need not be kept alive, and a new
+   __module__ gives it a new one) and its __qualname__ object, held: a
+   class is renamed by a new one, which changes no tag. */
+typedef struct {
+    const PyTypeObject *type;    /* compared, never dereferenced; NULL: none */
+    unsigned int version;
+    PyObject *qualname;          /* for a heap type, else NULL */
+} ClassKey;
+
+static inline PyObject *
+class_qualname(PyTypeObject *tp)
+{
+    return (tp->tp_flags & Py_TPFLAGS_HEAPTYPE) ? ((PyHeapTypeObject *)tp)->ht_qualname : NULL;
+}
+
+/* Whether `key` is `tp` as it is now. */
+static inline int
+class_key_is(const ClassKey *key, PyTypeObject *tp)
+{
+    return key->type == tp && key->version == tp->tp_version_tag &&
+           key->qualname == class_qualname(tp);
+}
+
+/* Make `key` know `tp`; -1 (and `key` empty) if `tp` has no version tag
+   left to give. */
+static inline int
+class_key_set(ClassKey *key, PyTypeObject *tp)
+{
+    if (!PyUnstable_Type_AssignVersionTag(tp)) {
+        key->type = NULL;
+        return -1;
+    }
+    key->type = tp;
+    key->version = tp->tp_version_tag;
+    Py_XSETREF(key->qualname, Py_XNewRef(class_qualname(tp)));
+    return 0;
+}
+
+static inline void
+class_key_clear(ClassKey *key)
+{
+    key->type = NULL;
+    Py_CLEAR(key->qualname);
+}
+
+/* A Struct type the writer interned, by its class and its field names
+   (held, so none can be replaced by another at the same address). */
 #define STRUCT_TYPE_CACHE_SIZE 64
 #define STRUCT_TYPE_CACHE_FIELDS 8
 typedef struct {
-    const PyTypeObject *type;    /* compared, never dereferenced; NULL: empty */
-    unsigned int version;
-    PyObject *qualname;
+    ClassKey cls;                /* cls.type NULL: empty */
     PyObject *names[STRUCT_TYPE_CACHE_FIELDS];
     Py_ssize_t count;
     Py_ssize_t hidden;
@@ -88,25 +129,19 @@ typedef struct {
 
 /* The id of the Type named after a class that is not a builtin (a
    subclass of a builtin, or a class whose instances show as opaque), by
-   the class (address and version tag, as in StructTypeEntry), its
-   __qualname__ object (held) and the TypeKind. */
+   the class and the TypeKind. */
 #define NAMED_TYPE_CACHE_SIZE 64
 typedef struct {
-    const PyTypeObject *type;    /* compared, never dereferenced; NULL: empty */
-    unsigned int version;
-    PyObject *qualname;          /* for a heap type, else NULL */
+    ClassKey cls;                /* cls.type NULL: empty */
     int kind;
     Py_ssize_t id;
 } NamedTypeEntry;
 
 /* The encoded ValueRecord of an object shown as opaque ("<module.Class
-   object>"), which depends on its class alone; the class is known as in
-   NamedTypeEntry. */
+   object>"), which depends on its class alone. */
 #define OPAQUE_RECORD_CACHE_SIZE 64
 typedef struct {
-    const PyTypeObject *type;    /* compared, never dereferenced; NULL: empty */
-    unsigned int version;
-    PyObject *qualname;          /* for a heap type, else NULL */
+    ClassKey cls;                /* cls.type NULL: empty */
     uint8_t cbor;
     JsonBuffer record;
 } OpaqueRecordEntry;

@@ -315,23 +315,16 @@ type_id_for(Encoder *e, PyTypeObject *tp, PyTypeObject *builtin_tp,
         return tw_builtin_type_id(e->w, builtin);
     }
     /* Naming and interning the type costs more than encoding most values. */
-    PyObject *qualname = (tp->tp_flags & Py_TPFLAGS_HEAPTYPE)
-                             ? ((PyHeapTypeObject *)tp)->ht_qualname : NULL;
     NamedTypeEntry *cached = &e->w->named_types[(((uintptr_t)tp >> 4) + (uintptr_t)kind)
                                                 % NAMED_TYPE_CACHE_SIZE];
-    if (cached->type == tp && cached->version == tp->tp_version_tag &&
-        cached->kind == kind && cached->qualname == qualname)
-    {
+    if (cached->kind == kind && class_key_is(&cached->cls, tp)) {
         return cached->id;
     }
     JsonBuffer name = {.plain = 1};
     put_type_name_body(&name, tp);
     Py_ssize_t id = name.failed ? -1 : tw_type_id(e->w, kind, name.data, name.len, NULL, 0, 0);
     jb_free(&name);
-    if (id >= 0 && PyUnstable_Type_AssignVersionTag(tp)) {
-        cached->type = tp;
-        cached->version = tp->tp_version_tag;
-        Py_XSETREF(cached->qualname, Py_XNewRef(qualname));
+    if (id >= 0 && class_key_set(&cached->cls, tp) == 0) {
         cached->kind = kind;
         cached->id = id;
     }
@@ -836,18 +829,16 @@ struct_type_entry(TraceWriter *w, PyTypeObject *tp, const Fields *f)
         hash = hash * 31 + (uintptr_t)f->names[i];
     }
     StructTypeEntry *entry = &w->struct_types[(hash >> 4) % STRUCT_TYPE_CACHE_SIZE];
-    int same = entry->type == tp && entry->count == f->count && entry->hidden == f->hidden &&
-               entry->qualname == ((PyHeapTypeObject *)tp)->ht_qualname &&
-               entry->version == tp->tp_version_tag;
+    int same = class_key_is(&entry->cls, tp) && entry->count == f->count &&
+               entry->hidden == f->hidden;
     for (Py_ssize_t i = 0; same && i < f->count; i++) {
         same = entry->names[i] == f->names[i];
     }
-    if (!same && entry->type != NULL) {
+    if (!same && entry->cls.type != NULL) {
         for (Py_ssize_t i = 0; i < entry->count; i++) {
             Py_DECREF(entry->names[i]);
         }
-        entry->type = NULL;
-        Py_CLEAR(entry->qualname);
+        class_key_clear(&entry->cls);
     }
     return entry;
 }
@@ -856,12 +847,9 @@ static void
 remember_struct_type(StructTypeEntry *entry, PyTypeObject *tp, const Fields *f,
                      Py_ssize_t id)
 {
-    if (!PyUnstable_Type_AssignVersionTag(tp)) {
+    if (class_key_set(&entry->cls, tp) < 0) {
         return;
     }
-    entry->type = tp;
-    entry->qualname = Py_NewRef(((PyHeapTypeObject *)tp)->ht_qualname);
-    entry->version = tp->tp_version_tag;
     for (Py_ssize_t i = 0; i < f->count; i++) {
         entry->names[i] = Py_NewRef(f->names[i]);
     }
@@ -899,7 +887,7 @@ encode_instance(Encoder *e, PyObject *obj)
     PyTypeObject *tp = Py_TYPE(obj);
     StructTypeEntry *cached = struct_type_entry(e->w, tp, &fields);
     Py_ssize_t type_id;
-    if (cached != NULL && cached->type != NULL) {
+    if (cached != NULL && cached->cls.type != NULL) {
         type_id = cached->id;
     }
     else {
@@ -980,13 +968,9 @@ static void
 encode_opaque(Encoder *e, PyObject *obj)
 {
     PyTypeObject *tp = Py_TYPE(obj);
-    PyObject *qualname = (tp->tp_flags & Py_TPFLAGS_HEAPTYPE)
-                             ? ((PyHeapTypeObject *)tp)->ht_qualname : NULL;
     OpaqueRecordEntry *cached =
         &e->w->opaque_records[((uintptr_t)tp >> 4) % OPAQUE_RECORD_CACHE_SIZE];
-    if (cached->type == tp && cached->version == tp->tp_version_tag &&
-        cached->qualname == qualname && cached->cbor == e->cbor)
-    {
+    if (cached->cbor == e->cbor && class_key_is(&cached->cls, tp)) {
         jb_put(e->b, cached->record.data, cached->record.len);
         return;
     }
@@ -998,16 +982,13 @@ encode_opaque(Encoder *e, PyObject *obj)
     PUT_HEAD(e, HEAD_RAW);
     put_pieced_text(e);
     put_type_id(e, type_id_for(e, tp, NULL, BUILTIN_OBJECT, TYPE_KIND_RAW));
-    if (!e->b->failed && PyUnstable_Type_AssignVersionTag(tp) &&
-        keep_record(e, start, &cached->record) == 0)
+    if (!e->b->failed && keep_record(e, start, &cached->record) == 0 &&
+        class_key_set(&cached->cls, tp) == 0)
     {
-        cached->type = tp;
-        cached->version = tp->tp_version_tag;
-        Py_XSETREF(cached->qualname, Py_XNewRef(qualname));
         cached->cbor = (uint8_t)e->cbor;
     }
     else {
-        cached->type = NULL;
+        cached->cls.type = NULL;
     }
 }
 
