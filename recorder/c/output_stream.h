@@ -41,13 +41,20 @@ int stream_open(OutputStream *s, const char *folder, const char *name, int compr
 void stream_open_chunked(OutputStream *s, CtfsContainer *c, int file);
 void stream_flush(OutputStream *s);
 
+/* Hand `out` over once it holds 1 MB, unless it is held. */
+static inline void
+stream_flush_if_full(OutputStream *s)
+{
+    if (s->out.len >= (1 << 20) && !s->held) {
+        stream_flush(s);
+    }
+}
+
 static inline void
 stream_event_done(OutputStream *s)
 {
     s->buffered_records++;
-    if (s->out.len >= (1 << 20) && !s->held) {
-        stream_flush(s);
-    }
+    stream_flush_if_full(s);
 }
 
 /* Keep `out` from being handed over until stream_release(). */
@@ -61,9 +68,7 @@ static inline void
 stream_release(OutputStream *s)
 {
     s->held = 0;
-    if (s->out.len >= (1 << 20)) {
-        stream_flush(s);
-    }
+    stream_flush_if_full(s);
 }
 
 /* Flush and close (a chunked stream's container stays open).  Return -1
