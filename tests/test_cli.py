@@ -7,6 +7,7 @@ interpreter built from the same sources.
 
 import json
 import signal
+from types import SimpleNamespace
 
 import pytest
 
@@ -175,6 +176,61 @@ def test_a_crash_leaves_a_finished_trace(record_program, run_unrecorded, how, si
     assert main.root.return_value == 128 + signum
     metadata = json.loads((recording.folder / "trace_metadata.json").read_text())
     assert metadata["exit_status"] == {"code": 128 + signum}
+
+def run_until_signal(command, signum, env):
+    """Run `command`, send it `signum` once it prints its first line."""
+    import subprocess
+    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    first = process.stdout.readline()
+    process.send_signal(signum)
+    rest, stderr = process.communicate(timeout=30)
+    return process, first + rest, stderr
+
+
+@pytest.mark.parametrize("how, signum, format", [
+    ("sleep", signal.SIGTERM, "json"), ("sleep", signal.SIGTERM, "ctfs"),
+    ("busy", signal.SIGTERM, "json"), ("busy", signal.SIGTERM, "ctfs"),
+    ("thread", signal.SIGTERM, "json"), ("fork", signal.SIGTERM, "ctfs"),
+    ("sleep", signal.SIGHUP, "ctfs"),
+    ("handled", signal.SIGTERM, "json")])
+def test_a_terminated_program_leaves_a_finished_trace(python_ct, stock_python, tmp_path,
+                                                      how, signum, format):
+    """SIGTERM or SIGHUP ends the program as unrecorded, asleep or busy,
+    and python-ct says why the trace ends: the trace holds everything up to
+    there, with the signal as an error on the main thread's last step.  A
+    program's own handler is left to run, and the trace ends as the program
+    does."""
+    program = str(PROGRAMS / "terminated.py")
+    plain, plain_stdout, _ = run_until_signal([str(stock_python), program, how], signum,
+                                              program_env())
+    folder = tmp_path / "trace"
+    process, stdout, stderr = run_until_signal(
+        [str(python_ct), program, how], signum,
+        program_env(CODETRACER_DB_TRACE_PATH=str(folder), CODETRACER_FORMAT=format))
+    assert (process.returncode, stdout) == (plain.returncode, plain_stdout)
+    assert stdout.startswith("ready 10 on_sigterm 0\n" if how == "handled" else "ready 10 0 0\n")
+    trace = checked_trace(folder, SimpleNamespace(stderr=stderr))
+    [wait] = trace.calls_named("wait")
+    assert wait.args == {"how": how}
+    errors = [(e.content, e.step) for e in trace.events if e.kind == ERROR]
+    metadata = json.loads((folder / "trace_metadata.json").read_text())
+    if how == "handled":
+        assert process.returncode == 3 and stdout.endswith("handled 15\n")
+        assert "terminated by signal" not in stderr
+        assert metadata["exit_status"] == {"code": 3}
+        return
+    assert process.returncode == -signum
+    name = signal.strsignal(signum)
+    assert stderr.splitlines()[0] == (f"python-ct: the program was terminated by signal "
+                                      f"{signum} ({name}); finishing the trace recorded "
+                                      f"up to there")
+    last = trace.steps[-1]
+    assert last.call is wait and last.values["total"] >= 10
+    assert errors == [(f"killed by signal {signum} ({name})", len(trace.steps) - 1)]
+    assert trace.root.return_value == 128 + signum
+    assert metadata["exit_status"] == {"code": 128 + signum}
+
 
 def test_ctrl_c_interrupts_a_recorded_program(python_ct, tmp_path):
     """Ctrl-C reaches the program while the trace writer's thread runs: a

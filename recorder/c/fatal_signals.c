@@ -56,6 +56,7 @@ on_fatal_signal(int signum)
         fprintf(stderr, "python-ct: the program was killed by signal %d (%s); "
                 "finishing the trace recorded up to there\n", signum, strsignal(signum));
         recorder.fatal_signal = signum;
+        recorder.fatal_signal_thread = PyThreadState_Get()->id;
         recorder.exit_status = 128 + signum;
         _PyCtRecord_Finish();
         PyGILState_Release(gil);

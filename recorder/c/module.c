@@ -323,6 +323,7 @@ stop_in_child(PyObject *module, PyObject *unused)
 {
     if (recorder.active) {
         recorder.active = 0;
+        termination_signals_remove();
         io_capture_stop();
         hooks_remove();
         thread_recordings_abandon();
@@ -334,18 +335,31 @@ static PyMethodDef stop_in_child_def = {
     "_stop_in_child", stop_in_child, METH_NOARGS, NULL
 };
 
-/* The trace writer's thread is stopped (its queue written) before a fork:
-   a fork in a multi-threaded process makes os.fork() warn, which the
-   program would not do unrecorded.  It starts again when next needed. */
+/* The recorder's threads are stopped before a fork (the trace writer's
+   with its queue written): a fork in a multi-threaded process makes
+   os.fork() warn, which the program would not do unrecorded.  The writer
+   starts again when next needed, the other soon after the fork. */
 static PyObject *
-stop_writer_before_fork(PyObject *module, PyObject *unused)
+stop_threads_before_fork(PyObject *module, PyObject *unused)
 {
     output_streams_shutdown();
+    termination_signals_stop_thread();
     Py_RETURN_NONE;
 }
 
-static PyMethodDef stop_writer_before_fork_def = {
-    "_stop_writer_before_fork", stop_writer_before_fork, METH_NOARGS, NULL
+static PyMethodDef stop_threads_before_fork_def = {
+    "_stop_threads_before_fork", stop_threads_before_fork, METH_NOARGS, NULL
+};
+
+static PyObject *
+restart_threads_in_parent(PyObject *module, PyObject *unused)
+{
+    termination_signals_restart_thread();
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef restart_threads_in_parent_def = {
+    "_restart_threads_in_parent", restart_threads_in_parent, METH_NOARGS, NULL
 };
 
 static int
@@ -357,17 +371,21 @@ register_fork_handler(void)
         return -1;
     }
     PyObject *func = PyCFunction_New(&stop_in_child_def, NULL);
-    PyObject *before = PyCFunction_New(&stop_writer_before_fork_def, NULL);
+    PyObject *before = PyCFunction_New(&stop_threads_before_fork_def, NULL);
+    PyObject *after = PyCFunction_New(&restart_threads_in_parent_def, NULL);
     PyObject *register_at_fork = func ? PyObject_GetAttrString(posix, "register_at_fork") : NULL;
     PyObject *args = PyTuple_New(0);
-    PyObject *kwargs = func && before
-        ? Py_BuildValue("{sOsO}", "after_in_child", func, "before", before) : NULL;
+    PyObject *kwargs = func && before && after
+        ? Py_BuildValue("{sOsOsO}", "after_in_child", func, "before", before,
+                        "after_in_parent", after)
+        : NULL;
     PyObject *res = register_at_fork && args && kwargs
         ? PyObject_Call(register_at_fork, args, kwargs) : NULL;
     Py_XDECREF(res);
     Py_XDECREF(kwargs);
     Py_XDECREF(args);
     Py_XDECREF(register_at_fork);
+    Py_XDECREF(after);
     Py_XDECREF(before);
     Py_XDECREF(func);
     Py_DECREF(posix);
@@ -468,11 +486,12 @@ _PyCtRecord_StartFromConfig(const PyConfig *config)
     if (recorder.workdir == NULL || init_program_description(config) < 0 ||
         configure_user_code(config) < 0 || write_metadata(main_thread, 0) < 0 ||
         hooks_install() < 0 || io_capture_start() < 0 || register_fork_handler() < 0 ||
-        fatal_signals_install() < 0)
+        fatal_signals_install() < 0 || termination_signals_install() < 0)
     {
         PyErr_Clear();
         fprintf(stderr, "python-ct: cannot start recording into %s\n", recorder.folder);
         fatal_signals_remove();
+        termination_signals_remove();
         hooks_remove();
         thread_recordings_abandon();
         return -1;
@@ -537,7 +556,7 @@ end_thread_traces(void)
         if (tr->index == 0 && recorder.exit_status != 0 && !recorder.fatal_signal) {
             record_uncaught_exception(tr);
         }
-        if (recorder.fatal_signal && tr->thread_id == PyThreadState_Get()->id) {
+        if (recorder.fatal_signal && tr->thread_id == recorder.fatal_signal_thread) {
             record_fatal_signal(tr);
         }
         JsonBuffer *scratch = &tr->scratch;
@@ -592,6 +611,15 @@ _PyCtRecord_Finish(void)
     if (_PyRuntime.signals.unhandled_keyboard_interrupt) {
         recorder.exit_status = 128 + SIGINT;
     }
+    termination_signals_remove();
+    int terminated = termination_signal_received();
+    if (terminated && !recorder.fatal_signal) {
+        fprintf(stderr, "python-ct: the program was terminated by signal %d (%s); "
+                "finishing the trace recorded up to there\n", terminated, strsignal(terminated));
+        recorder.fatal_signal = terminated;
+        recorder.fatal_signal_thread = recorder.nthreads > 0 ? recorder.threads[0]->thread_id : 0;
+        recorder.exit_status = 128 + terminated;
+    }
     end_thread_traces();
     int failed = thread_recordings_close() < 0;
     output_streams_shutdown();
@@ -605,6 +633,7 @@ _PyCtRecord_Finish(void)
     Py_CLEAR(recorder.program);
     Py_CLEAR(recorder.args);
     PyErr_Clear();
+    termination_signal_deliver();
 }
 
 static PyObject *

@@ -78,6 +78,7 @@ typedef struct {
     PyObject *stdin_file;
     int exit_status;
     int fatal_signal;           /* the signal the program died of, or 0 */
+    uint64_t fatal_signal_thread;   /* the thread it is recorded on */
     char folder[4096];          /* absolute, UTF-8 */
 } Recorder;
 
@@ -159,6 +160,17 @@ void record_exception(ThreadRecording *tr, long long step, const char *kind,
 /* Finishing the trace on a crash (fatal_signals.c). */
 int fatal_signals_install(void);
 void fatal_signals_remove(void);
+
+/* Finishing the trace on SIGTERM and SIGHUP (termination_signals.c). */
+int termination_signals_install(void);
+void termination_signals_remove(void);
+/* The thread that finishes is stopped before a fork, started after it. */
+void termination_signals_stop_thread(void);
+void termination_signals_restart_thread(void);
+/* The signal received while recording, or 0; sending it again once the
+   trace is finished, with its default action. */
+int termination_signal_received(void);
+void termination_signal_deliver(void);
 
 /* stdin/stdout/stderr capture (io_capture.c). */
 int io_capture_start(void);
