@@ -633,7 +633,10 @@ _PyCtRecord_Finish(void)
     Py_CLEAR(recorder.program);
     Py_CLEAR(recorder.args);
     PyErr_Clear();
-    termination_signal_deliver();
+    if (terminated && recorder.fatal_signal == terminated) {
+        /* Not after a crash: the crash handler raises its own signal. */
+        termination_signal_deliver();
+    }
 }
 
 static PyObject *
