@@ -53,11 +53,7 @@ on_fatal_signal(int signum)
         signal(SIGALRM, SIG_DFL);
         alarm(FINISH_TIMEOUT);
         PyGILState_STATE gil = PyGILState_Ensure();
-        fprintf(stderr, "python-ct: the program was killed by signal %d (%s); "
-                "finishing the trace recorded up to there\n", signum, strsignal(signum));
-        recorder.fatal_signal = signum;
-        recorder.fatal_signal_thread = PyThreadState_Get()->id;
-        recorder.exit_status = 128 + signum;
+        recorder_note_fatal_signal(signum, "killed", PyThreadState_Get()->id);
         _PyCtRecord_Finish();
         PyGILState_Release(gil);
         alarm(0);

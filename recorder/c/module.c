@@ -525,8 +525,18 @@ record_uncaught_exception(ThreadRecording *tr)
     record_exception(tr, tr->writer.steps - 1, "uncaught", -1, exc);
 }
 
-/* The signal the program died of, as an error on the crashing thread's
-   last step. */
+void
+recorder_note_fatal_signal(int signum, const char *how, uint64_t thread_id)
+{
+    fprintf(stderr, "python-ct: the program was %s by signal %d (%s); "
+            "finishing the trace recorded up to there\n", how, signum, strsignal(signum));
+    recorder.fatal_signal = signum;
+    recorder.fatal_signal_thread = thread_id;
+    recorder.exit_status = 128 + signum;
+}
+
+/* The signal the program died of, as an error on the last step of the
+   thread it is recorded on. */
 static void
 record_fatal_signal(ThreadRecording *tr)
 {
@@ -614,11 +624,8 @@ _PyCtRecord_Finish(void)
     termination_signals_remove();
     int terminated = termination_signal_received();
     if (terminated && !recorder.fatal_signal) {
-        fprintf(stderr, "python-ct: the program was terminated by signal %d (%s); "
-                "finishing the trace recorded up to there\n", terminated, strsignal(terminated));
-        recorder.fatal_signal = terminated;
-        recorder.fatal_signal_thread = recorder.nthreads > 0 ? recorder.threads[0]->thread_id : 0;
-        recorder.exit_status = 128 + terminated;
+        recorder_note_fatal_signal(terminated, "terminated",
+                                   recorder.nthreads > 0 ? recorder.threads[0]->thread_id : 0);
     }
     end_thread_traces();
     int failed = thread_recordings_close() < 0;

@@ -157,6 +157,12 @@ int on_exception_event(PyThreadState *tstate, _PyInterpreterFrame *frame,
 void record_exception(ThreadRecording *tr, long long step, const char *kind,
                       Py_ssize_t function_id, PyObject *exc);
 
+/* Say that the program dies of `signum` ("killed" or "terminated" by it),
+   before the trace is finished: the signal is recorded as an error on the
+   last step of thread `thread_id` (a PyThreadState id), with exit status
+   128 + signum. */
+void recorder_note_fatal_signal(int signum, const char *how, uint64_t thread_id);
+
 /* Finishing the trace on a crash (fatal_signals.c). */
 int fatal_signals_install(void);
 void fatal_signals_remove(void);
