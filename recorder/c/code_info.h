@@ -21,7 +21,9 @@ typedef struct CodeInfo_ {
     int serial;
     Py_ssize_t path_id;
     Py_ssize_t function_id;
-    Py_ssize_t *varname_ids;    /* per localsplus slot; -1 = not interned */
+    Py_ssize_t *varname_ids;    /* per localsplus slot, or one of: */
+#define VARNAME_NOT_INTERNED (-1)
+#define VARNAME_NOT_SHOWN (-2)
     int *site_ids;              /* per code unit and site role; -1 = none yet */
     struct TraceIds *other_traces;
 } CodeInfo;

@@ -12,6 +12,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #define CTFS_BLOCK_SIZE 4096
 #define CTFS_MAX_FILES 31            /* root entries */
@@ -23,10 +24,15 @@
 static inline void
 ctfs_store_le(void *p, uint64_t v, int n)
 {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    /* One store where n is a constant. */
+    memcpy(p, &v, (size_t)n);
+#else
     unsigned char *bytes = p;
     for (int i = 0; i < n; i++) {
         bytes[i] = (unsigned char)(v >> (8 * i));
     }
+#endif
 }
 
 typedef struct {

@@ -80,27 +80,50 @@ float_repr(double v, char *text)
     /* Below a power of two the next float down is half as far. */
     u128 low = center - (fraction_bits == 0 && exponent_bits > 1 ? 1 : 2);
     int ends_read_back = (m & 1) == 0;
-    for (int k = 1; k <= MAX_FRACTION_DIGITS; k++) {
+    /* The least k with a k-digit decimal in the interval: if k digits have
+       one, k + 1 digits have it too (with a trailing 0), so a binary search
+       finds it. */
+    int found = MAX_FRACTION_DIGITS + 1;
+    u128 least = 0, most = 0;
+    for (int first = 1, last = MAX_FRACTION_DIGITS; first <= last;) {
+        int k = (first + last) / 2;
         u128 lo = low * POW10[k], hi = high * POW10[k];
-        u128 least = (lo >> shift) + ((lo & unit_mask) != 0 || !ends_read_back);
-        u128 most = (hi >> shift) - ((hi & unit_mask) == 0 && !ends_read_back);
-        if (least > most) {
-            continue;
+        u128 k_least = (lo >> shift) + ((lo & unit_mask) != 0 || !ends_read_back);
+        u128 k_most = (hi >> shift) - ((hi & unit_mask) == 0 && !ends_read_back);
+        if (k_least <= k_most) {
+            found = k;
+            least = k_least;
+            most = k_most;
+            last = k - 1;
         }
-        u128 exact = center * POW10[k];
-        u128 d = exact >> shift, rest = exact & unit_mask, half = (u128)1 << (shift - 1);
-        if (rest > half || (rest == half && (d & 1))) {
-            d++;
+        else {
+            first = k + 1;
         }
-        d = d < least ? least : d > most ? most : d;
-        uint64_t whole = (uint64_t)(d / POW10[k]);
-        uint64_t digits = (uint64_t)(d % POW10[k]);
-        p = put_digits(p, whole, 1);
-        *p++ = '.';
-        p = put_digits(p, digits, k);
-        return (int)(p - text);
     }
-    return 0;
+    if (found > MAX_FRACTION_DIGITS) {
+        return 0;
+    }
+    int k = found;
+    u128 exact = center * POW10[k];
+    u128 d = exact >> shift, rest = exact & unit_mask, half = (u128)1 << (shift - 1);
+    if (rest > half || (rest == half && (d & 1))) {
+        d++;
+    }
+    d = d < least ? least : d > most ? most : d;
+    /* 64-bit division where d fits, a single instruction. */
+    uint64_t whole, digits;
+    if ((d >> 64) == 0 && k < 20) {
+        whole = (uint64_t)d / (uint64_t)POW10[k];
+        digits = (uint64_t)d % (uint64_t)POW10[k];
+    }
+    else {
+        whole = (uint64_t)(d / POW10[k]);
+        digits = (uint64_t)(d % POW10[k]);
+    }
+    p = put_digits(p, whole, 1);
+    *p++ = '.';
+    p = put_digits(p, digits, k);
+    return (int)(p - text);
 }
 
 #else   /* no 128-bit integers: CPython's dtoa writes every float */

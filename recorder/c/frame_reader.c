@@ -2,8 +2,6 @@
 
 #include "frame_reader.h"
 
-#include "pycore_code.h"          // _PyLocals_GetKind(), CO_FAST_*
-
 int
 frame_parameter_count(PyCodeObject *code)
 {
@@ -15,22 +13,6 @@ frame_parameter_count(PyCodeObject *code)
         n++;
     }
     return n;
-}
-
-PyObject *
-frame_slot_value(_PyInterpreterFrame *frame, int i)
-{
-    PyCodeObject *code = _PyFrame_GetCode(frame);
-    PyObject *value = frame->localsplus[i];
-    if (value == NULL) {
-        return NULL;
-    }
-    _PyLocals_Kind kind = _PyLocals_GetKind(code->co_localspluskinds, i);
-    /* A cell slot holds the raw value until MAKE_CELL has run. */
-    if ((kind & (CO_FAST_CELL | CO_FAST_FREE)) && PyCell_Check(value)) {
-        return PyCell_GET(value);
-    }
-    return value;
 }
 
 PyObject *

@@ -8,6 +8,7 @@
 #define CTRECORD_FRAME_READER_H
 
 #include "Python.h"
+#include "pycore_code.h"          // _PyLocals_GetKind(), CO_FAST_*
 #include "pycore_frame.h"         // _PyInterpreterFrame
 
 /* Number of leading localsplus slots that hold parameters: positional,
@@ -15,8 +16,21 @@
 int frame_parameter_count(PyCodeObject *code);
 
 /* The value in localsplus slot `i` (cells dereferenced), or NULL if unbound.
-   Borrowed. */
-PyObject *frame_slot_value(_PyInterpreterFrame *frame, int i);
+   Borrowed.  Inline: a step reads every slot. */
+static inline PyObject *
+frame_slot_value(_PyInterpreterFrame *frame, int i)
+{
+    PyObject *value = frame->localsplus[i];
+    if (value == NULL) {
+        return NULL;
+    }
+    _PyLocals_Kind kind = _PyLocals_GetKind(_PyFrame_GetCode(frame)->co_localspluskinds, i);
+    /* A cell slot holds the raw value until MAKE_CELL has run. */
+    if ((kind & (CO_FAST_CELL | CO_FAST_FREE)) && PyCell_Check(value)) {
+        return PyCell_GET(value);
+    }
+    return value;
+}
 
 /* The namespace dict that holds this frame's variables (module globals,
    class body), or NULL if its variables are fast locals. */

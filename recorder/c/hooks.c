@@ -95,23 +95,41 @@ code_function_id(ThreadRecording *tr, CodeInfo *info, _PyInterpreterFrame *frame
     return info->function_id;
 }
 
-static Py_ssize_t
-slot_varname_id(ThreadRecording *tr, CodeInfo *info, PyCodeObject *code, int i)
+/* The variable ids of a code object's slots, interned when first needed
+   (VARNAME_NOT_INTERNED until then; VARNAME_NOT_SHOWN for compiler-internal
+   names, which steps skip).  NULL if memory ran out. */
+static Py_ssize_t *
+slot_varname_ids(CodeInfo *info, PyCodeObject *code)
 {
     if (info->varname_ids == NULL) {
         info->varname_ids = PyMem_Malloc(sizeof(Py_ssize_t) * (size_t)code->co_nlocalsplus);
         if (info->varname_ids == NULL) {
-            return -1;
+            return NULL;
         }
         for (int j = 0; j < code->co_nlocalsplus; j++) {
-            info->varname_ids[j] = -1;
+            info->varname_ids[j] = slot_is_shown(code, j) ? VARNAME_NOT_INTERNED
+                                                          : VARNAME_NOT_SHOWN;
         }
     }
-    if (info->varname_ids[i] < 0) {
-        info->varname_ids[i] = tw_varname_id(
-            &tr->writer, PyTuple_GET_ITEM(code->co_localsplusnames, i));
+    return info->varname_ids;
+}
+
+static Py_ssize_t
+slot_varname_id(ThreadRecording *tr, CodeInfo *info, PyCodeObject *code, int i)
+{
+    Py_ssize_t *ids = slot_varname_ids(info, code);
+    if (ids == NULL) {
+        return -1;
     }
-    return info->varname_ids[i];
+    if (ids[i] >= 0) {
+        return ids[i];
+    }
+    /* A parameter not shown at steps (".0") is still a call's argument. */
+    Py_ssize_t id = tw_varname_id(&tr->writer, PyTuple_GET_ITEM(code->co_localsplusnames, i));
+    if (ids[i] == VARNAME_NOT_INTERNED) {
+        ids[i] = id;
+    }
+    return id;
 }
 
 /* The CodeInfo of a frame's code if that code is recorded, else NULL. */
@@ -235,10 +253,12 @@ record_step(ThreadRecording *tr, _PyInterpreterFrame *frame, CodeInfo *info,
         }
     }
     else {
-        for (int i = 0; i < code->co_nlocalsplus; i++) {
-            PyObject *value = frame_slot_value(frame, i);
-            if (value != NULL && slot_is_shown(code, i)) {
-                record_variable(w, out, slot_varname_id(tr, info, code, i), value);
+        Py_ssize_t *ids = slot_varname_ids(info, code);
+        for (int i = 0; ids != NULL && i < code->co_nlocalsplus; i++) {
+            PyObject *value;
+            if (ids[i] != VARNAME_NOT_SHOWN && (value = frame_slot_value(frame, i)) != NULL) {
+                Py_ssize_t id = ids[i] >= 0 ? ids[i] : slot_varname_id(tr, info, code, i);
+                record_variable(w, out, id, value);
             }
         }
     }

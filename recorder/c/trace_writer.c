@@ -10,12 +10,6 @@
 
 static void flush_pending_io(TraceWriter *w);
 
-/* The split-binary tags of the events (CTFS events.log). */
-enum {
-    TAG_STEP = 0, TAG_PATH = 1, TAG_VARIABLE_NAME = 2, TAG_TYPE = 4,
-    TAG_VALUE = 5, TAG_FUNCTION = 6, TAG_CALL = 7, TAG_RETURN = 8, TAG_EVENT = 9,
-};
-
 static void
 put_le(JsonBuffer *b, uint64_t v, int n)
 {
@@ -38,14 +32,6 @@ begin_sized(JsonBuffer *b)
 {
     put_le(b, 0, 4);
     return b->len;
-}
-
-static void
-end_sized(JsonBuffer *b, size_t start)
-{
-    if (!b->failed) {
-        ctfs_store_le(b->data + start - 4, b->len - start, 4);
-    }
 }
 
 /* A str as split-binary text. */
@@ -572,7 +558,7 @@ tw_intern_builtin_type(TraceWriter *w, BuiltinType which)
 }
 
 void
-tw_step(TraceWriter *w, Py_ssize_t path_id, int line)
+tw_step_event(TraceWriter *w, Py_ssize_t path_id, int line)
 {
     JsonBuffer *out = &w->stream.out;
     begin_event(w, TAG_STEP);
@@ -605,21 +591,10 @@ tw_values_end(TraceWriter *w)
 }
 
 void
-tw_value_begin(TraceWriter *w, Py_ssize_t varname_id)
+tw_value_begin_event(TraceWriter *w, Py_ssize_t varname_id)
 {
     JsonBuffer *out = &w->stream.out;
     w->value_event_start = out->len;
-    if (w->cbor && w->pending_io_kind < 0 && jb_reserve(out, 13) == 0) {
-        /* The common case in one piece: tag, variable id, record length. */
-        char *event = out->data + out->len;
-        event[0] = TAG_VALUE;
-        ctfs_store_le(event + 1, (uint64_t)varname_id, 8);
-        out->len += 13;
-        w->value_start = out->len;
-        w->events++;
-        w->value_open = 1;
-        return;
-    }
     begin_event(w, TAG_VALUE);
     if (w->cbor) {
         put_le(out, (uint64_t)varname_id, 8);
@@ -636,8 +611,8 @@ tw_value_begin(TraceWriter *w, Py_ssize_t varname_id)
 /* Move the events the record needed (Types it met first) before its
    Value event, which refers to them.  Records of the value's group move
    with it, so the group ends. */
-static void
-put_events_before_value(TraceWriter *w)
+void
+tw_put_events_before_value(TraceWriter *w)
 {
     JsonBuffer *out = &w->stream.out, *before = &w->events_before_value;
     size_t event_len = out->len - w->value_event_start;
@@ -653,23 +628,6 @@ put_events_before_value(TraceWriter *w)
     before->len = 0;
     before->failed = 0;
     w->group_buffer = NULL;
-}
-
-void
-tw_value_end(TraceWriter *w)
-{
-    JsonBuffer *out = &w->stream.out;
-    w->value_open = 0;
-    if (w->cbor) {
-        end_sized(out, w->value_start);
-    }
-    else {
-        JB_LITERAL(out, "}}");
-    }
-    if (w->events_before_value.len > 0) {
-        put_events_before_value(w);
-    }
-    end_event(w);
 }
 
 void

@@ -271,7 +271,53 @@ tw_builtin_type_id(TraceWriter *w, BuiltinType which)
     return id >= 0 ? id : tw_intern_builtin_type(w, which);
 }
 
-void tw_step(TraceWriter *w, Py_ssize_t path_id, int line);
+/* The split-binary tags of the events (CTFS events.log). */
+enum {
+    TAG_STEP = 0, TAG_PATH = 1, TAG_VARIABLE_NAME = 2, TAG_TYPE = 4,
+    TAG_VALUE = 5, TAG_FUNCTION = 6, TAG_CALL = 7, TAG_RETURN = 8, TAG_EVENT = 9,
+};
+
+/* Fill in the u32 length of the split-binary part that starts at `start`. */
+static inline void
+end_sized(JsonBuffer *b, size_t start)
+{
+    if (!b->failed) {
+        ctfs_store_le(b->data + start - 4, b->len - start, 4);
+    }
+}
+
+/* Steps and values are most of a trace: their usual case, a CTFS event
+   written in one piece with no merged I/O text before it, is inline, the
+   rest in these. */
+void tw_step_event(TraceWriter *w, Py_ssize_t path_id, int line);
+void tw_value_begin_event(TraceWriter *w, Py_ssize_t varname_id);
+void tw_put_events_before_value(TraceWriter *w);
+
+static inline int
+tw_room_for_event(TraceWriter *w, size_t size)
+{
+    JsonBuffer *out = &w->stream.out;
+    return w->cbor && w->pending_io_kind < 0 &&
+           (out->len + size <= out->cap || jb_reserve(out, size) == 0);
+}
+
+static inline void
+tw_step(TraceWriter *w, Py_ssize_t path_id, int line)
+{
+    if (!tw_room_for_event(w, 17)) {
+        tw_step_event(w, path_id, line);
+        return;
+    }
+    JsonBuffer *out = &w->stream.out;
+    char *event = out->data + out->len;
+    event[0] = TAG_STEP;
+    ctfs_store_le(event + 1, (uint64_t)path_id, 8);
+    ctfs_store_le(event + 9, (uint64_t)(int64_t)line, 8);
+    out->len += 17;
+    w->events++;
+    w->steps++;
+    stream_event_done(&w->stream);
+}
 /* `value` is an encoded ValueRecord. */
 void tw_value(TraceWriter *w, Py_ssize_t varname_id, const char *value, size_t len);
 /* Value events whose records are encoded in place, not copied: between
@@ -281,8 +327,41 @@ void tw_value(TraceWriter *w, Py_ssize_t varname_id, const char *value, size_t l
    meanwhile, so records in it stay where they are (for value_encoder.h's
    groups). */
 JsonBuffer *tw_values_begin(TraceWriter *w);
-void tw_value_begin(TraceWriter *w, Py_ssize_t varname_id);
-void tw_value_end(TraceWriter *w);
+static inline void
+tw_value_begin(TraceWriter *w, Py_ssize_t varname_id)
+{
+    if (!tw_room_for_event(w, 13)) {
+        tw_value_begin_event(w, varname_id);
+        return;
+    }
+    /* Tag, variable id, and room for the record's length. */
+    JsonBuffer *out = &w->stream.out;
+    w->value_event_start = out->len;
+    char *event = out->data + out->len;
+    event[0] = TAG_VALUE;
+    ctfs_store_le(event + 1, (uint64_t)varname_id, 8);
+    out->len += 13;
+    w->value_start = out->len;
+    w->events++;
+    w->value_open = 1;
+}
+
+static inline void
+tw_value_end(TraceWriter *w)
+{
+    JsonBuffer *out = &w->stream.out;
+    w->value_open = 0;
+    if (w->cbor) {
+        end_sized(out, w->value_start);
+    }
+    else {
+        JB_LITERAL(out, "}}");
+    }
+    if (w->events_before_value.len > 0) {
+        tw_put_events_before_value(w);
+    }
+    stream_event_done(&w->stream);
+}
 void tw_values_end(TraceWriter *w);
 /* args[i] is an encoded ValueRecord of arg_value_lens[i] bytes. */
 void tw_call(TraceWriter *w, Py_ssize_t function_id, Py_ssize_t nargs,

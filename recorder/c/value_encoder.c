@@ -2,7 +2,6 @@
 
 #include "value_encoder.h"
 
-#include "cbor.h"
 #include "float_repr.h"
 
 #include "pycore_dict.h"          // DK_UNICODE_ENTRIES()
@@ -128,24 +127,6 @@ static void encode(Encoder *e, PyObject *obj);
 #define PUT_HEAD_(e, json_text, cbor_bytes)                         \
     ((e)->cbor ? JB_LITERAL((e)->b, cbor_bytes) : JB_LITERAL((e)->b, json_text))
 
-#define HEAD_INT      "{\"kind\":\"Int\",\"i\":", "\xa3\x64kind\x63Int\x61i"
-#define HEAD_BIG_INT  "{\"kind\":\"BigInt\",\"b\":", "\xa4\x64kind\x66" "BigInt\x61" "b"
-/* Bool also carries its text: CodeTracer's Nim reader (ct-print) reads
-   the fields in order and expects it; serde readers skip it. */
-#define HEAD_BOOL     "{\"kind\":\"Bool\",\"b\":", "\xa4\x64kind\x64" "Bool\x61" "b"
-#define FIELD_TRUE_TEXT ",\"text\":\"true\"", "\x64text\x64true"
-#define FIELD_FALSE_TEXT ",\"text\":\"false\"", "\x64text\x65" "false"
-#define HEAD_RAW      "{\"kind\":\"Raw\",\"r\":", "\xa3\x64kind\x63Raw\x61r"
-#define HEAD_STRING   "{\"kind\":\"String\",\"text\":", "\xa3\x64kind\x66String\x64text"
-#define HEAD_SEQUENCE "{\"kind\":\"Sequence\",\"elements\":", \
-                      "\xa4\x64kind\x68Sequence\x68" "elements"
-#define HEAD_TUPLE    "{\"kind\":\"Tuple\",\"elements\":", "\xa3\x64kind\x65Tuple\x68" "elements"
-#define HEAD_STRUCT   "{\"kind\":\"Struct\",\"field_values\":", \
-                      "\xa3\x64kind\x66Struct\x6c" "field_values"
-/* The field Sequence has beside `elements`. */
-#define FIELD_NOT_SLICE ",\"is_slice\":false", "\x68is_slice\xf4"
-#define RECORD_NONE "{\"kind\":\"None\",\"type_id\":0}", "\xa2\x64kind\x64None\x67type_id\x00"
-
 /* A record's last field. */
 static void
 put_type_id(Encoder *e, Py_ssize_t type_id)
@@ -158,17 +139,6 @@ put_type_id(Encoder *e, Py_ssize_t type_id)
         JB_LITERAL(e->b, ",\"type_id\":");
         jb_int(e->b, type_id);
         jb_putc(e->b, '}');
-    }
-}
-
-static void
-put_int(Encoder *e, long long v)
-{
-    if (e->cbor) {
-        cbor_int(e->b, v);
-    }
-    else {
-        jb_int(e->b, v);
     }
 }
 
@@ -337,17 +307,13 @@ encode_int(Encoder *e, PyObject *obj)
     Py_ssize_t type_id = type_id_for(e, Py_TYPE(obj), &PyLong_Type,
                                      BUILTIN_INT, TYPE_KIND_INT);
     if (_PyLong_IsCompact((PyLongObject *)obj)) {
-        PUT_HEAD(e, HEAD_INT);
-        put_int(e, _PyLong_CompactValue((PyLongObject *)obj));
-        put_type_id(e, type_id);
+        put_int_record(e->b, e->cbor, _PyLong_CompactValue((PyLongObject *)obj), type_id);
         return;
     }
     int overflow;
     long long v = PyLong_AsLongLongAndOverflow(obj, &overflow);
     if (!overflow) {
-        PUT_HEAD(e, HEAD_INT);
-        put_int(e, v);
-        put_type_id(e, type_id);
+        put_int_record(e->b, e->cbor, v, type_id);
         return;
     }
     /* BigInt: base64 of the big-endian magnitude, and the sign apart. */
@@ -407,36 +373,15 @@ encode_float(Encoder *e, PyObject *obj)
     uint64_t bits;
     memcpy(&bits, &value, sizeof(bits));
     FloatRecordEntry *cached = NULL;
-    if (Py_IS_TYPE(obj, &PyFloat_Type)) {
-        if (e->w->floats == NULL) {
-            e->w->floats = PyMem_RawCalloc(FLOAT_RECORD_CACHE_SIZE + 1,
-                                           sizeof(FloatRecordEntry));
+    FloatRecordEntry *ways = float_record_ways(e->w, obj, bits, e->cbor);
+    if (ways != NULL) {
+        if (put_cached_float(e->b, ways, bits, e->cbor)) {
+            return;
         }
-        if (e->w->floats != NULL) {
-            size_t set = (size_t)((bits * 0x9E3779B97F4A7C15ULL) >> 52) + (size_t)e->cbor;
-            FloatRecordEntry *ways = &e->w->floats[
-                (set * FLOAT_RECORD_CACHE_WAYS) % FLOAT_RECORD_CACHE_SIZE];
-            for (int i = 0; i < FLOAT_RECORD_CACHE_WAYS; i++) {
-                FloatRecordEntry *entry = &ways[i];
-                if (entry->len != 0 && entry->bits == bits && entry->cbor == e->cbor) {
-                    /* The copy may read past the record, into the next
-                       entry (or the cache's padding), never past the cache. */
-                    jb_put_small(e->b, entry->record, entry->len);
-                    if (i > 0) {
-                        /* The most recently used way comes first. */
-                        FloatRecordEntry hit = *entry;
-                        memmove(&ways[1], &ways[0], (size_t)i * sizeof(FloatRecordEntry));
-                        ways[0] = hit;
-                    }
-                    return;
-                }
-            }
-            /* The least recently used way makes room. */
-            memmove(&ways[1], &ways[0],
-                    (FLOAT_RECORD_CACHE_WAYS - 1) * sizeof(FloatRecordEntry));
-            cached = &ways[0];
-            cached->len = 0;
-        }
+        /* The least recently used way makes room. */
+        memmove(&ways[1], &ways[0], (FLOAT_RECORD_CACHE_WAYS - 1) * sizeof(FloatRecordEntry));
+        cached = &ways[0];
+        cached->len = 0;
     }
     Py_ssize_t type_id = type_id_for(e, Py_TYPE(obj), &PyFloat_Type,
                                      BUILTIN_FLOAT, TYPE_KIND_FLOAT);
@@ -480,22 +425,14 @@ keep_record(Encoder *e, size_t start, JsonBuffer *kept)
     return 0;
 }
 
-/* Strings shorter than this are escaped again rather than cached. */
-#define STR_CACHE_MIN_LENGTH 16
-
 static void
 encode_str(Encoder *e, PyObject *obj)
 {
     /* A string a variable keeps from step to step is escaped once. */
-    StrCacheEntry *cached = NULL;
-    if (PyUnicode_CheckExact(obj) && PyUnicode_GET_LENGTH(obj) >= STR_CACHE_MIN_LENGTH &&
-        e->cbor == e->w->cbor)
-    {
-        cached = &e->w->strs[((uintptr_t)obj >> 4) % STR_CACHE_SIZE];
-        if (cached->str == obj) {
-            jb_put(e->b, cached->record.data, cached->record.len);
-            return;
-        }
+    StrCacheEntry *cached = str_cache_entry(e->w, obj, e->cbor);
+    if (cached != NULL && cached->str == obj) {
+        jb_put(e->b, cached->record.data, cached->record.len);
+        return;
     }
     size_t start = e->b->len;
     Py_ssize_t type_id = type_id_for(e, Py_TYPE(obj), &PyUnicode_Type,
@@ -1316,15 +1253,7 @@ encode(Encoder *e, PyObject *obj)
         }
     }
     else if (PyBool_Check(obj)) {
-        PUT_HEAD(e, HEAD_BOOL);
-        put_bool(e, obj == Py_True);
-        if (obj == Py_True) {
-            PUT_HEAD(e, FIELD_TRUE_TEXT);
-        }
-        else {
-            PUT_HEAD(e, FIELD_FALSE_TEXT);
-        }
-        put_type_id(e, tw_builtin_type_id(e->w, BUILTIN_BOOL));
+        put_bool_record(e->b, e->cbor, obj == Py_True, tw_builtin_type_id(e->w, BUILTIN_BOOL));
     }
     else if (PyLong_Check(obj)) {
         encode_int(e, obj);
@@ -1372,7 +1301,7 @@ encode(Encoder *e, PyObject *obj)
     }
 }
 
-static void
+void
 encode_value_as(TraceWriter *w, JsonBuffer *b, PyObject *obj, int cbor)
 {
     size_t start = b->len;
@@ -1420,17 +1349,6 @@ encode_group_end(TraceWriter *w)
     w->group_buffer = NULL;
 }
 
-void
-encode_value(TraceWriter *w, JsonBuffer *b, PyObject *obj)
-{
-    encode_value_as(w, b, obj, w->cbor);
-}
-
-void
-encode_value_json(TraceWriter *w, JsonBuffer *b, PyObject *obj)
-{
-    encode_value_as(w, b, obj, 0);
-}
 
 /* Append an exception argument's text: str as is, int and float as their
    C formatting does, anything else by its type name. */

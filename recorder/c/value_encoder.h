@@ -16,6 +16,7 @@
 #define CTRECORD_VALUE_ENCODER_H
 
 #include "trace_writer.h"
+#include "scalar_records.h"
 
 /* Limits on what one value may expand to. */
 #define VALUE_MAX_DEPTH 6
@@ -28,11 +29,41 @@
 /* Set the size limit of the values encoded from now on. */
 void value_encoder_set_node_limit(Py_ssize_t nodes);
 
-/* Append the ValueRecord of `obj` to `b` in the encoding of `w`'s trace
-   (CBOR for trace.ct, else JSON); new types are interned in `w`. */
-void encode_value(TraceWriter *w, JsonBuffer *b, PyObject *obj);
+/* Append the ValueRecord of `obj` to `b`, in CBOR or JSON; new types are
+   interned in `w`.  Any value: encode_value() and encode_value_json() try
+   the common scalars first. */
+void encode_value_as(TraceWriter *w, JsonBuffer *b, PyObject *obj, int cbor);
+
+static inline void
+encode_value_or_scalar(TraceWriter *w, JsonBuffer *b, PyObject *obj, int cbor)
+{
+    size_t start = b->len;
+    int failed_before = b->failed;
+    if (put_common_scalar(w, b, obj, cbor)) {
+        if (!b->failed || failed_before) {
+            return;
+        }
+        /* Out of memory: the general encoder reports it. */
+        b->failed = 0;
+        b->len = start;
+    }
+    encode_value_as(w, b, obj, cbor);
+}
+
+/* The ValueRecord of `obj` in the encoding of `w`'s trace (CBOR for
+   trace.ct, else JSON). */
+static inline void
+encode_value(TraceWriter *w, JsonBuffer *b, PyObject *obj)
+{
+    encode_value_or_scalar(w, b, obj, w->cbor);
+}
+
 /* The same in JSON, whatever the trace's format: for the extension file. */
-void encode_value_json(TraceWriter *w, JsonBuffer *b, PyObject *obj);
+static inline void
+encode_value_json(TraceWriter *w, JsonBuffer *b, PyObject *obj)
+{
+    encode_value_or_scalar(w, b, obj, 0);
+}
 /* Begin a group of values encoded one after another into `b`, with no
    code run in between and `b` not cut back: an object met again in the
    group is copied from its first record.  End it before code runs. */
