@@ -149,6 +149,9 @@ clear_tables(TraceWriter *w)
         }
         class_key_clear(&entry->cls);
     }
+    for (int i = 0; i < INLINE_LAYOUT_CACHE_SIZE; i++) {
+        class_key_clear(&w->inline_layouts[i].cls);
+    }
     for (int i = 0; i < NAMED_TYPE_CACHE_SIZE; i++) {
         class_key_clear(&w->named_types[i].cls);
     }

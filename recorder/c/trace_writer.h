@@ -117,6 +117,19 @@ typedef struct {
     Py_ssize_t id;
 } StructTypeEntry;
 
+/* The Struct type of instances whose attributes are stored inline, by
+   their class and the indexes into the class's shared keys that they use,
+   in order: the keys of a class are only ever added to, so the indexes
+   name the fields. */
+#define INLINE_LAYOUT_CACHE_SIZE 64
+#define INLINE_LAYOUT_FIELDS 16
+typedef struct {
+    ClassKey cls;                /* cls.type NULL: empty */
+    uint8_t order[INLINE_LAYOUT_FIELDS];
+    int count;
+    Py_ssize_t id;
+} InlineLayoutEntry;
+
 /* Whether instances of a class have slot fields (members that are not
    dunders, anywhere in the MRO), by the class's version tag: tags are
    never reused, and a change of the MRO gives the class a new one. */
@@ -221,6 +234,7 @@ typedef struct {
     long long returns;
 
     StructTypeEntry struct_types[STRUCT_TYPE_CACHE_SIZE];
+    InlineLayoutEntry inline_layouts[INLINE_LAYOUT_CACHE_SIZE];
     NamedTypeEntry named_types[NAMED_TYPE_CACHE_SIZE];
     SlotLayoutEntry slot_layouts[SLOT_LAYOUT_CACHE_SIZE];
     OpaqueRecordEntry opaque_records[OPAQUE_RECORD_CACHE_SIZE];

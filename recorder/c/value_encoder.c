@@ -808,6 +808,50 @@ struct_type_id(Encoder *e, PyTypeObject *tp, const Fields *fields)
     return id;
 }
 
+/* The Struct type of an instance of `tp` with these fields. */
+static Py_ssize_t
+instance_type_id(Encoder *e, PyTypeObject *tp, const Fields *f)
+{
+    /* Building and hashing the Type record is costly; instances of a
+       class mostly have the same fields. */
+    StructTypeEntry *cached = struct_type_entry(e->w, tp, f);
+    if (cached != NULL && cached->cls.type != NULL) {
+        return cached->id;
+    }
+    Py_ssize_t type_id = struct_type_id(e, tp, f);
+    if (cached != NULL && type_id >= 0) {
+        remember_struct_type(cached, tp, f, type_id);
+    }
+    return type_id;
+}
+
+/* The Struct record of an instance of `tp` with these fields. */
+static void
+put_instance_fields(Encoder *e, PyTypeObject *tp, const Fields *f)
+{
+    Py_ssize_t type_id = instance_type_id(e, tp, f);
+    PUT_HEAD(e, HEAD_STRUCT);
+    put_array_head(e, f->count + (f->hidden > 0));
+    Shares shares = {.end = e->limit};
+    for (Py_ssize_t i = 0; i < f->count; i++) {
+        shares_count(&shares, f->values[i]);
+    }
+    for (Py_ssize_t i = 0; i < f->count; i++) {
+        put_separator(e, i);
+        shares_give(e, &shares, f->values[i]);
+        encode(e, f->values[i]);
+        shares_took(e, &shares, f->values[i]);
+    }
+    e->limit = shares.end;
+    e->need = shares_need(&shares);
+    if (f->hidden) {
+        put_separator(e, f->count);
+        put_more_marker(e, f->hidden);
+    }
+    put_array_end(e);
+    put_type_id(e, type_id);
+}
+
 static void
 encode_instance(Encoder *e, PyObject *obj)
 {
@@ -818,45 +862,84 @@ encode_instance(Encoder *e, PyObject *obj)
     int n_name_objs = 0;
     collect_slot_fields(e, &fields, obj, name_objs, &n_name_objs);
     collect_dict_fields(&fields, obj);
-
-    /* Building and hashing the Type record is costly; instances of a
-       class mostly have the same fields. */
-    PyTypeObject *tp = Py_TYPE(obj);
-    StructTypeEntry *cached = struct_type_entry(e->w, tp, &fields);
-    Py_ssize_t type_id;
-    if (cached != NULL && cached->cls.type != NULL) {
-        type_id = cached->id;
-    }
-    else {
-        type_id = struct_type_id(e, tp, &fields);
-        if (cached != NULL && type_id >= 0) {
-            remember_struct_type(cached, tp, &fields, type_id);
-        }
-    }
-
-    PUT_HEAD(e, HEAD_STRUCT);
-    put_array_head(e, fields.count + (fields.hidden > 0));
-    Shares shares = {.end = e->limit};
-    for (Py_ssize_t i = 0; i < fields.count; i++) {
-        shares_count(&shares, fields.values[i]);
-    }
-    for (Py_ssize_t i = 0; i < fields.count; i++) {
-        put_separator(e, i);
-        shares_give(e, &shares, fields.values[i]);
-        encode(e, fields.values[i]);
-        shares_took(e, &shares, fields.values[i]);
-    }
-    e->limit = shares.end;
-    e->need = shares_need(&shares);
-    if (fields.hidden) {
-        put_separator(e, fields.count);
-        put_more_marker(e, fields.hidden);
-    }
-    put_array_end(e);
-    put_type_id(e, type_id);
+    put_instance_fields(e, Py_TYPE(obj), &fields);
     for (int i = 0; i < n_name_objs; i++) {
         Py_DECREF(name_objs[i]);
     }
+}
+
+/* The Struct type of an instance whose attributes are stored inline, at
+   these indexes of its class's shared keys. */
+static Py_ssize_t
+inline_layout_type_id(Encoder *e, PyObject *obj, const uint8_t *order, int count)
+{
+    PyTypeObject *tp = Py_TYPE(obj);
+    InlineLayoutEntry *cached = &e->w->inline_layouts[((uintptr_t)tp >> 4) %
+                                                      INLINE_LAYOUT_CACHE_SIZE];
+    int same = class_key_is(&cached->cls, tp) && cached->count == count;
+    /* A few bytes: a loop is cheaper than a call to memcmp(). */
+    for (int i = 0; same && i < count; i++) {
+        same = cached->order[i] == order[i];
+    }
+    if (same) {
+        return cached->id;
+    }
+    Fields fields;              /* not zero-filled */
+    fields.count = 0;
+    fields.hidden = 0;
+    collect_dict_fields(&fields, obj);
+    Py_ssize_t id = instance_type_id(e, tp, &fields);
+    if (id >= 0 && count <= INLINE_LAYOUT_FIELDS && class_key_set(&cached->cls, tp) == 0) {
+        memcpy(cached->order, order, (size_t)count);
+        cached->count = count;
+        cached->id = id;
+    }
+    return id;
+}
+
+/* The most common instance, written without the bookkeeping of containers
+   that may hold containers: its attributes are stored inline (no __dict__
+   object; such a class has no slots either) and are all immutable
+   scalars.  Such an instance is in no cycle and, with room for all its
+   attributes, the limits cut nothing in it, so its record is the one
+   encode_container() would write.  Return 0, writing nothing, for any
+   other instance. */
+static int
+encode_flat_instance(Encoder *e, PyObject *obj)
+{
+    PyTypeObject *tp = Py_TYPE(obj);
+    if (!(tp->tp_flags & Py_TPFLAGS_INLINE_VALUES) || _PyObject_GetManagedDict(obj) != NULL ||
+        e->depth >= VALUE_MAX_DEPTH)
+    {
+        return 0;
+    }
+    PyDictValues *values = _PyObject_InlineValues(obj);
+    int count = values->size;
+    if (!values->valid || e->limit - e->used < count) {
+        return 0;
+    }
+    const uint8_t *order = get_insertion_order_array(values);
+    for (int i = 0; i < count; i++) {
+        PyObject *value = values->values[order[i]];
+        /* A deleted attribute leaves a hole: the general path skips it. */
+        if (value == NULL || !is_immutable_scalar(value)) {
+            return 0;
+        }
+    }
+    Py_ssize_t type_id = inline_layout_type_id(e, obj, order, count);
+    PUT_HEAD(e, HEAD_STRUCT);
+    put_array_head(e, count);
+    for (int i = 0; i < count; i++) {
+        put_separator(e, i);
+        encode(e, values->values[order[i]]);
+    }
+    put_array_end(e);
+    put_type_id(e, type_id);
+    e->need = 1 + count;
+    if (e->depth > e->deepest) {
+        e->deepest = e->depth;
+    }
+    return 1;
 }
 
 /* A Raw description "<prefix name>" for functions, classes and modules. */
@@ -1246,7 +1329,9 @@ encode(Encoder *e, PyObject *obj)
     else if (is_plain_instance(Py_TYPE(obj))) {
         ContainerKind kind = instance_kind(e->w, Py_TYPE(obj));
         if (kind != NOT_CONTAINER) {
-            encode_container(e, obj, kind);
+            if (!encode_flat_instance(e, obj)) {
+                encode_container(e, obj, kind);
+            }
         }
         else {
             encode_opaque(e, obj);
