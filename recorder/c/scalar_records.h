@@ -140,6 +140,37 @@ put_cached_float(JsonBuffer *b, FloatRecordEntry *ways, uint64_t bits, int cbor)
     return 0;
 }
 
+/* Whether `obj` is a str whose CBOR record is written straight from its
+   characters: an exact, ASCII str shorter than the ones the cache keeps. */
+static inline int
+is_short_ascii_str(PyObject *obj)
+{
+    return PyUnicode_CheckExact(obj) && PyUnicode_IS_ASCII(obj) &&
+           PyUnicode_GET_LENGTH(obj) < STR_CACHE_MIN_LENGTH;
+}
+
+/* Its String record, in CBOR, with one room check. */
+static inline void
+put_short_ascii_cbor_record(JsonBuffer *b, PyObject *str, Py_ssize_t type_id)
+{
+    static const char head[] = CBOR_OF(HEAD_STRING), key[] = "\x67type_id";
+    size_t n = (size_t)PyUnicode_GET_LENGTH(str);
+    size_t room = sizeof(head) + 1 + STR_CACHE_MIN_LENGTH + sizeof(key) + 9;
+    if (b->len + room > b->cap && jb_reserve(b, room) < 0) {
+        return;
+    }
+    char *at = b->data + b->len;
+    memcpy(at, head, sizeof(head) - 1);
+    at += sizeof(head) - 1;
+    at += cbor_head_at(at, CBOR_TEXT, n);
+    memcpy(at, PyUnicode_DATA(str), n);
+    at += n;
+    memcpy(at, key, sizeof(key) - 1);
+    at += sizeof(key) - 1;
+    at += cbor_head_at(at, CBOR_UNSIGNED, (uint64_t)(type_id < 0 ? 0 : type_id));
+    b->len = (size_t)(at - b->data);
+}
+
 /* Where the record of the str `obj` is kept, or NULL for strs that are
    not kept. */
 static inline StrCacheEntry *
@@ -177,6 +208,10 @@ put_common_scalar(TraceWriter *w, JsonBuffer *b, PyObject *obj, int cbor)
         return ways != NULL && put_cached_float(b, ways, bits, cbor);
     }
     if (tp == &PyUnicode_Type) {
+        if (cbor && w->builtin_type_ids[BUILTIN_STR] >= 0 && is_short_ascii_str(obj)) {
+            put_short_ascii_cbor_record(b, obj, w->builtin_type_ids[BUILTIN_STR]);
+            return 1;
+        }
         StrCacheEntry *cached = str_cache_entry(w, obj, cbor);
         if (cached == NULL || cached->str != obj) {
             return 0;

@@ -437,6 +437,10 @@ encode_str(Encoder *e, PyObject *obj)
     size_t start = e->b->len;
     Py_ssize_t type_id = type_id_for(e, Py_TYPE(obj), &PyUnicode_Type,
                                      BUILTIN_STR, TYPE_KIND_STRING);
+    if (e->cbor && is_short_ascii_str(obj)) {
+        put_short_ascii_cbor_record(e->b, obj, type_id);
+        return;
+    }
     PUT_HEAD(e, HEAD_STRING);
     put_unicode_text(e, obj, VALUE_MAX_STRING);
     put_type_id(e, type_id);
