@@ -42,23 +42,47 @@
 /* Strings shorter than this are escaped again rather than cached. */
 #define STR_CACHE_MIN_LENGTH 16
 
+/* A record's last field, its type id (0 if interning it failed), which
+   also ends a JSON record. */
+static inline void
+put_type_id_field(JsonBuffer *b, int cbor, Py_ssize_t type_id)
+{
+    type_id = type_id < 0 ? 0 : type_id;
+    if (cbor) {
+        CBOR_KEY_AND_UINT(b, "\x67type_id", (uint64_t)type_id);
+    }
+    else {
+        JB_LITERAL(b, ",\"type_id\":");
+        jb_int(b, type_id);
+        jb_putc(b, '}');
+    }
+}
+
+/* The same in CBOR, at `at` in room already reserved (CBOR_TYPE_ID_ROOM
+   bytes), for records written with one room check; return its end. */
+#define CBOR_TYPE_ID_ROOM (8 + 9)
+static inline char *
+put_cbor_type_id_at(char *at, Py_ssize_t type_id)
+{
+    static const char key[] = "\x67type_id";
+    memcpy(at, key, sizeof(key) - 1);
+    at += sizeof(key) - 1;
+    return at + cbor_head_at(at, CBOR_UNSIGNED, (uint64_t)(type_id < 0 ? 0 : type_id));
+}
+
 /* An Int record, in CBOR written with one room check: most values are. */
 static inline void
 put_int_record(JsonBuffer *b, int cbor, long long v, Py_ssize_t type_id)
 {
-    static const char head[] = CBOR_OF(HEAD_INT), key[] = "\x67type_id";
-    type_id = type_id < 0 ? 0 : type_id;
+    static const char head[] = CBOR_OF(HEAD_INT);
     if (!cbor) {
         JB_LITERAL(b, JSON_OF(HEAD_INT));
         jb_int(b, v);
-        JB_LITERAL(b, ",\"type_id\":");
-        jb_int(b, type_id);
-        jb_putc(b, '}');
+        put_type_id_field(b, cbor, type_id);
         return;
     }
-    if (b->len + sizeof(head) + sizeof(key) + 18 > b->cap &&
-        jb_reserve(b, sizeof(head) + sizeof(key) + 18) < 0)
-    {
+    size_t room = sizeof(head) + 9 + CBOR_TYPE_ID_ROOM;
+    if (b->len + room > b->cap && jb_reserve(b, room) < 0) {
         return;
     }
     char *at = b->data + b->len;
@@ -66,9 +90,7 @@ put_int_record(JsonBuffer *b, int cbor, long long v, Py_ssize_t type_id)
     at += sizeof(head) - 1;
     at += v >= 0 ? cbor_head_at(at, CBOR_UNSIGNED, (uint64_t)v)
                  : cbor_head_at(at, CBOR_NEGATIVE, (uint64_t)(-1 - v));
-    memcpy(at, key, sizeof(key) - 1);
-    at += sizeof(key) - 1;
-    at += cbor_head_at(at, CBOR_UNSIGNED, (uint64_t)type_id);
+    at = put_cbor_type_id_at(at, type_id);
     b->len = (size_t)(at - b->data);
 }
 
@@ -84,19 +106,17 @@ put_bool_record(JsonBuffer *b, int cbor, int value, Py_ssize_t type_id)
         else {
             JB_LITERAL(b, CBOR_OF(FIELD_FALSE_TEXT));
         }
-        CBOR_KEY_AND_UINT(b, "\x67type_id", (uint64_t)(type_id < 0 ? 0 : type_id));
-        return;
-    }
-    JB_LITERAL(b, JSON_OF(HEAD_BOOL));
-    if (value) {
-        JB_LITERAL(b, "true" JSON_OF(FIELD_TRUE_TEXT));
     }
     else {
-        JB_LITERAL(b, "false" JSON_OF(FIELD_FALSE_TEXT));
+        JB_LITERAL(b, JSON_OF(HEAD_BOOL));
+        if (value) {
+            JB_LITERAL(b, "true" JSON_OF(FIELD_TRUE_TEXT));
+        }
+        else {
+            JB_LITERAL(b, "false" JSON_OF(FIELD_FALSE_TEXT));
+        }
     }
-    JB_LITERAL(b, ",\"type_id\":");
-    jb_int(b, type_id < 0 ? 0 : type_id);
-    jb_putc(b, '}');
+    put_type_id_field(b, cbor, type_id);
 }
 
 /* The cache ways a float's record would be kept in, or NULL for a float
@@ -153,9 +173,9 @@ is_short_ascii_str(PyObject *obj)
 static inline void
 put_short_ascii_cbor_record(JsonBuffer *b, PyObject *str, Py_ssize_t type_id)
 {
-    static const char head[] = CBOR_OF(HEAD_STRING), key[] = "\x67type_id";
+    static const char head[] = CBOR_OF(HEAD_STRING);
     size_t n = (size_t)PyUnicode_GET_LENGTH(str);
-    size_t room = sizeof(head) + 1 + STR_CACHE_MIN_LENGTH + sizeof(key) + 9;
+    size_t room = sizeof(head) + 1 + STR_CACHE_MIN_LENGTH + CBOR_TYPE_ID_ROOM;
     if (b->len + room > b->cap && jb_reserve(b, room) < 0) {
         return;
     }
@@ -165,9 +185,7 @@ put_short_ascii_cbor_record(JsonBuffer *b, PyObject *str, Py_ssize_t type_id)
     at += cbor_head_at(at, CBOR_TEXT, n);
     memcpy(at, PyUnicode_DATA(str), n);
     at += n;
-    memcpy(at, key, sizeof(key) - 1);
-    at += sizeof(key) - 1;
-    at += cbor_head_at(at, CBOR_UNSIGNED, (uint64_t)(type_id < 0 ? 0 : type_id));
+    at = put_cbor_type_id_at(at, type_id);
     b->len = (size_t)(at - b->data);
 }
 

@@ -131,15 +131,7 @@ static void encode(Encoder *e, PyObject *obj);
 static void
 put_type_id(Encoder *e, Py_ssize_t type_id)
 {
-    type_id = type_id < 0 ? 0 : type_id;
-    if (e->cbor) {
-        CBOR_KEY_AND_UINT(e->b, "\x67type_id", (uint64_t)type_id);
-    }
-    else {
-        JB_LITERAL(e->b, ",\"type_id\":");
-        jb_int(e->b, type_id);
-        jb_putc(e->b, '}');
-    }
+    put_type_id_field(e->b, e->cbor, type_id);
 }
 
 static void
@@ -1437,7 +1429,6 @@ encode_group_end(TraceWriter *w)
 {
     w->group_buffer = NULL;
 }
-
 
 /* Append an exception argument's text: str as is, int and float as their
    C formatting does, anything else by its type name. */
