@@ -3,6 +3,8 @@ recorded on the steps that use them, stdin included."""
 
 import json
 
+import pytest
+
 from conftest import PROGRAMS, checked_trace
 from python_ct.extension import Extension
 from python_ct.trace_model import STDERR, STDOUT
@@ -80,3 +82,29 @@ def test_a_forked_child_leaves_the_parents_trace_alone(record_program):
     assert [line for _, line in trace.locations("forks.py")][-4:] == [6, 7, 10, 11]
     assert trace.output() == "parent 49995000\n"
     assert trace.steps[-1].values["total"] == 49995000
+
+
+@pytest.mark.parametrize("format", ["json", "ctfs"])
+def test_type_first_met_after_the_buffer_fills_within_a_value(record, tmp_path, format):
+    """A Value's record is written in place in the trace's buffer; a Type
+    first met inside it goes before the Value event.  The buffer must not
+    be handed to the writer thread halfway through the record, even when
+    the record has filled it."""
+    program = tmp_path / "new_types.py"
+    program.write_text(
+        "def main():\n"
+        "    text = 'x' * 4000\n"
+        "    for i in range(20):\n"
+        "        things = [text] * 99 + [type('C%d' % i, (), {})()]\n"
+        "    return i\n"
+        "print(main())\n")
+    recording = record(program, env={"CODETRACER_FORMAT": format,
+                                      "CODETRACER_ASSIGNMENTS": "0",
+                                      "CODETRACER_SUBEXPRESSIONS": "0"})
+    assert recording.process.returncode == 0
+    assert recording.stdout == "19\n"
+    shown = [step.values["things"] for step in recording.trace.steps if "things" in step.values]
+    assert len(shown) == 40
+    assert all(value[:99] == ["x" * 4000] * 99 for value in shown)
+    assert sorted({value[99]["__type__"] for value in shown}) == \
+        sorted("__main__.C%d" % i for i in range(20))

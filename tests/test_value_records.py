@@ -1,8 +1,8 @@
 """Values recorded at each step equal the program's values at that step,
-with containers changed in place between steps (the encoder copies the
-record of an unchanged list, tuple or dict of scalars instead of encoding
-it again), in trace.json and in trace.ct; and a value's size limit
-(CODETRACER_VALUE_NODES) cuts it evenly."""
+with containers and instances changed in place between steps, at any depth
+(the encoder copies the kept record of an unchanged container instead of
+encoding it again), in trace.json and in trace.ct; and a value's size
+limit (CODETRACER_VALUE_NODES) cuts it evenly."""
 
 import contextlib
 import io
@@ -15,8 +15,13 @@ import pytest
 from conftest import PROGRAMS, program_env, run
 from python_ct.trace_model import TYPE_KEY, Raw
 
-PROGRAM = PROGRAMS / "mutated_containers.py"
-VARIABLES = ("xs", "counts", "pair", "words", "total", "wave")
+# Each program, the variables of its main() compared, and how many values
+# each of them takes.
+CHANGING = {
+    "mutated_containers.py": {"xs": 13, "counts": 18, "pair": 7, "words": 11,
+                              "total": 3001, "wave": 3000},
+    "nested_mutations.py": {"points": 27, "grid": 25, "pair": 35, "bag": 20},
+}
 
 # Run by the stock interpreter: the locals of main() at each of its line
 # events, in the form trace_model.decode gives them (floats as their repr,
@@ -31,6 +36,16 @@ def plain(value):
         return [[plain(k), plain(v)] for k, v in value.items()]
     if isinstance(value, (list, tuple)):
         return [plain(v) for v in value]
+    if hasattr(type(value), "__slots__") or hasattr(value, "__dict__"):
+        cls = type(value)
+        fields = {"__type__": cls.__module__ + "." + cls.__qualname__}
+        for base in reversed(cls.__mro__):
+            for name in base.__dict__.get("__slots__", ()):
+                if hasattr(value, name):
+                    fields[name] = plain(getattr(value, name))
+        for name, field in getattr(value, "__dict__", {}).items():
+            fields[name] = plain(field)
+        return fields
     return value
 
 snapshots = []
@@ -56,12 +71,14 @@ def plain(value):
         return {"raw": value.text}
     if isinstance(value, (list, tuple)):
         return [plain(v) for v in value]
+    if isinstance(value, dict):
+        return {name: plain(field) for name, field in value.items()}
     return value
 
 
-def changes(snapshots):
+def changes(snapshots, variables):
     """Each variable's successive values, repeats dropped."""
-    history = {name: [] for name in VARIABLES}
+    history = {name: [] for name in variables}
     for snapshot in snapshots:
         for name, value in snapshot.items():
             if not history[name] or history[name][-1] != value:
@@ -69,26 +86,32 @@ def changes(snapshots):
     return history
 
 
-@pytest.fixture(scope="module")
-def expected(stock_python):
-    code = ORACLE % (VARIABLES, str(PROGRAM), str(PROGRAM), str(PROGRAM))
+def expected(stock_python, program):
+    variables = tuple(CHANGING[program.name])
+    code = ORACLE % (variables, str(program), str(program), str(program))
     output = subprocess.run([str(stock_python), "-c", code], capture_output=True,
                             text=True, check=True).stdout
-    return changes(json.loads(output.splitlines()[-1]))
+    return changes(json.loads(output.splitlines()[-1]), variables)
 
 
 @pytest.mark.parametrize("format", ["json", "ctfs"])
-def test_values_follow_changes_made_in_place(record, expected, format):
-    recording = record(PROGRAM, env={"CODETRACER_FORMAT": format})
-    assert recording.stdout == ("([2.0, 3.0, 4.0], {'z': None}, (1, 5), "
-                                "['xyy', 'xyy', 'xyy'], 651642.857, 1.3333333333333333)\n")
+@pytest.mark.parametrize("program_name", sorted(CHANGING))
+def test_values_follow_changes_made_in_place(record, stock_python, program_name, format):
+    program = PROGRAMS / program_name
+    variables = CHANGING[program_name]
+    recording = record(program, env={"CODETRACER_FORMAT": format})
+    stock = subprocess.run([str(stock_python), str(program)], capture_output=True,
+                           text=True, check=True)
+    assert recording.stdout == stock.stdout
     steps = [step for step in recording.trace.steps if step.call.short_name == "main"]
     recorded = changes([{name: plain(value) for name, value in step.values.items()
-                         if name in VARIABLES} for step in steps])
-    assert recorded == expected
-    # The oracle saw every kind of change: in place, appended and popped,
-    # deleted, cleared, and rebinding; and thousands of floats.
-    assert [len(expected[name]) for name in VARIABLES] == [13, 18, 7, 11, 3001, 3000]
+                         if name in variables} for step in steps], variables)
+    oracle = expected(stock_python, program)
+    assert recorded == oracle
+    # The oracle saw every kind of change (in place, appended and popped,
+    # deleted, cleared, rebinding, a class renamed or replaced; thousands
+    # of floats).
+    assert {name: len(values) for name, values in oracle.items()} == variables
 
 
 @pytest.mark.parametrize("format", ["json", "ctfs"])

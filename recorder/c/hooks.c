@@ -194,7 +194,7 @@ record_entry(ThreadRecording *tr, _PyInterpreterFrame *frame, CodeInfo *info)
     values->len = 0;
     offsets[0] = 0;
     int nargs = 0;
-    encode_group_begin(w, values);
+    encode_group_begin(w);
     for (int i = 0; i < nparams; i++) {
         PyObject *value = frame_slot_value(frame, i);
         if (value == NULL) {
@@ -239,9 +239,9 @@ record_step(ThreadRecording *tr, _PyInterpreterFrame *frame, CodeInfo *info,
         of->line_unit = unit;
     }
     /* The variables share a group: a container several of them show (a
-       loop's item and its list, say) is encoded once. */
-    JsonBuffer *out = tw_values_begin(w);
-    encode_group_begin(w, out);
+       loop's item and its list, say) is checked for changes once. */
+    JsonBuffer *out = tw_value_buffer(w);
+    encode_group_begin(w);
     PyObject *ns = frame_namespace(frame);
     if (ns != NULL) {
         Py_ssize_t pos = 0;
@@ -263,7 +263,6 @@ record_step(ThreadRecording *tr, _PyInterpreterFrame *frame, CodeInfo *info,
         }
     }
     encode_group_end(w);
-    tw_values_end(w);
     PyErr_Clear();
 }
 

@@ -30,8 +30,6 @@ typedef struct {
     int io_error;                /* errno of the first failure, or 0; final
                                     once the stream is closed */
     int write_error;             /* the writer thread's failure, or 0 */
-    int held;                    /* `out` is kept, so what is in it stays
-                                    where it is */
 } OutputStream;
 
 /* Create folder/name, a zstd stream if `compressed`.  On failure return
@@ -41,34 +39,14 @@ int stream_open(OutputStream *s, const char *folder, const char *name, int compr
 void stream_open_chunked(OutputStream *s, CtfsContainer *c, int file);
 void stream_flush(OutputStream *s);
 
-/* Hand `out` over once it holds 1 MB, unless it is held. */
-static inline void
-stream_flush_if_full(OutputStream *s)
-{
-    if (s->out.len >= (1 << 20) && !s->held) {
-        stream_flush(s);
-    }
-}
-
 static inline void
 stream_event_done(OutputStream *s)
 {
     s->buffered_records++;
-    stream_flush_if_full(s);
-}
-
-/* Keep `out` from being handed over until stream_release(). */
-static inline void
-stream_hold(OutputStream *s)
-{
-    s->held = 1;
-}
-
-static inline void
-stream_release(OutputStream *s)
-{
-    s->held = 0;
-    stream_flush_if_full(s);
+    /* Hand `out` over once it holds 1 MB. */
+    if (s->out.len >= (1 << 20)) {
+        stream_flush(s);
+    }
 }
 
 /* Flush and close (a chunked stream's container stays open).  Return -1

@@ -163,14 +163,24 @@ clear_tables(TraceWriter *w)
         Py_CLEAR(w->strs[i].str);
         jb_free(&w->strs[i].record);
     }
-    for (int i = 0; i < CONTAINER_CACHE_SIZE; i++) {
+    for (int i = 0; w->containers != NULL && i < CONTAINER_CACHE_SIZE; i++) {
         ContainerCacheEntry *entry = &w->containers[i];
-        for (Py_ssize_t k = 0; k < entry->nitems; k++) {
-            Py_DECREF(entry->items[k]);
-        }
-        PyMem_RawFree(entry->items);
-        entry->container = NULL;
+        container_entry_clear(entry);
+        PyMem_RawFree(entry->children);
+        class_key_clear(&entry->cls);
         jb_free(&entry->record);
+    }
+    PyMem_RawFree(w->containers);
+    w->containers = NULL;
+    for (int i = 0; i < SLOT_LAYOUT_CACHE_SIZE; i++) {
+        SlotLayoutEntry *entry = &w->slot_layouts[i];
+        for (Py_ssize_t f = 0; f < entry->count; f++) {
+            Py_DECREF(entry->fields[f].name);
+        }
+        PyMem_RawFree(entry->fields);
+        entry->fields = NULL;
+        entry->count = 0;
+        entry->type = NULL;
     }
     Py_CLEAR(w->path_ids);
     Py_CLEAR(w->paths);
@@ -523,7 +533,14 @@ tw_type_id(TraceWriter *w, int kind, const char *lang_type, size_t len,
             jb_put(out, json.data, json.len);
             JB_LITERAL(out, "}");
         }
-        end_event(w);
+        if (w->value_open) {
+            /* Counted now, handed over after the Value event, which is
+               half written in the stream's buffer. */
+            w->stream.buffered_records++;
+        }
+        else {
+            end_event(w);
+        }
     }
     jb_free(&json);
     return id;
@@ -580,19 +597,6 @@ tw_step_event(TraceWriter *w, Py_ssize_t path_id, int line)
     w->steps++;
 }
 
-JsonBuffer *
-tw_values_begin(TraceWriter *w)
-{
-    stream_hold(&w->stream);
-    return &w->stream.out;
-}
-
-void
-tw_values_end(TraceWriter *w)
-{
-    stream_release(&w->stream);
-}
-
 void
 tw_value_begin_event(TraceWriter *w, Py_ssize_t varname_id)
 {
@@ -612,8 +616,7 @@ tw_value_begin_event(TraceWriter *w, Py_ssize_t varname_id)
 }
 
 /* Move the events the record needed (Types it met first) before its
-   Value event, which refers to them.  Records of the value's group move
-   with it, so the group ends. */
+   Value event, which refers to them. */
 void
 tw_put_events_before_value(TraceWriter *w)
 {
@@ -630,7 +633,6 @@ tw_put_events_before_value(TraceWriter *w)
     out->failed |= before->failed;
     before->len = 0;
     before->failed = 0;
-    w->group_buffer = NULL;
 }
 
 void

@@ -130,14 +130,21 @@ typedef struct {
     Py_ssize_t id;
 } InlineLayoutEntry;
 
-/* Whether instances of a class have slot fields (members that are not
-   dunders, anywhere in the MRO), by the class's version tag: tags are
-   never reused, and a change of the MRO gives the class a new one. */
+/* The slot fields of a class's instances (members defined in Python that
+   are not dunders, from the base class on), by the class's version tag:
+   tags are never reused, and a change of the MRO gives the class a new
+   one.  Looking them up walks the MRO's members; most classes have none. */
 #define SLOT_LAYOUT_CACHE_SIZE 256
+typedef struct {
+    Py_ssize_t offset;
+    PyObject *name;              /* interned, held */
+} SlotField;
+
 typedef struct {
     const PyTypeObject *type;    /* compared, never dereferenced */
     unsigned int version;        /* 0: empty */
-    int has_slot_fields;
+    Py_ssize_t count;
+    SlotField *fields;
 } SlotLayoutEntry;
 
 /* The id of the Type named after a class that is not a builtin (a
@@ -167,24 +174,59 @@ typedef struct {
     JsonBuffer record;
 } StrCacheEntry;
 
-/* The encoded ValueRecord of a list, tuple or dict whose elements are all
-   immutable scalars (value_encoder.c decides), with what shows it is
-   unchanged: for a list or tuple the same elements (strong references, so
-   none can be replaced by another object at the same address), for a dict
-   the same version tag, which every change to a dict renews and no other
-   dict ever had.  The container itself is not kept alive (its elements
-   may become objects whose finalizers must run when the program drops
-   it): its address is compared, never dereferenced. */
-#define CONTAINER_CACHE_SIZE 256
+/* The encoded ValueRecord of a list, tuple, dict or instance, kept so
+   that a container a variable keeps from step to step is encoded once and
+   then copied while it stays the same (value_encoder.c decides).  What
+   shows it is the same: its class, and its children (a list's or tuple's
+   elements, a dict's keys and values, an instance's field names and
+   values), which must be the same objects, each either an immutable scalar
+   (held, so no other object can take its address) or a container whose
+   own entry still holds the record copied into this one (by its stamp).
+   A dict's version tag, which every change renews and no other dict ever
+   had, stands for its children.  The container itself is not kept alive
+   (its elements may become objects whose finalizers must run when the
+   program drops it): its address is compared, never dereferenced. */
+#define CONTAINER_CACHE_BITS 10
+#define CONTAINER_CACHE_SIZE (1 << CONTAINER_CACHE_BITS)
+/* Larger records are encoded again: the cache's memory stays bounded. */
+#define CONTAINER_CACHE_MAX_RECORD 16384
+typedef struct {
+    PyObject *obj;               /* held if stamp is 0 */
+    uint64_t stamp;              /* of a container's entry; 0: a scalar */
+} CachedChild;
+
 typedef struct {
     const void *container;       /* NULL: empty */
-    Py_ssize_t size;
-    uint64_t dict_version;
-    PyObject **items;            /* a list's or tuple's elements */
-    Py_ssize_t nitems;
+    ClassKey cls;
+    uint8_t kind;                /* value_encoder.c's ContainerKind */
     uint8_t cbor;
+    uint64_t stamp;              /* unique to this record */
+    uint64_t verified;           /* the encoding that last found it current */
+    uint64_t refuted;            /* the encoding that last found it stale */
+    Py_ssize_t size;             /* a sequence's length, an instance's
+                                    hidden fields */
+    uint64_t dict_version;
+    CachedChild *children;
+    Py_ssize_t nchildren;
+    Py_ssize_t children_cap;
+    int height;                  /* nesting levels below the record's own */
+    Py_ssize_t nodes;            /* values the record counts */
+    Py_ssize_t need;             /* a size limit under which it is whole */
     JsonBuffer record;
 } ContainerCacheEntry;
+
+/* Empty `entry`, keeping its memory for the next record. */
+static inline void
+container_entry_clear(ContainerCacheEntry *entry)
+{
+    for (Py_ssize_t i = 0; i < entry->nchildren; i++) {
+        if (entry->children[i].stamp == 0) {
+            Py_DECREF(entry->children[i].obj);
+        }
+    }
+    entry->nchildren = 0;
+    entry->container = NULL;
+}
 
 /* The encoded ValueRecord of a float seen recently, by its bits and the
    encoding: a float a variable or a list keeps from step to step is
@@ -198,23 +240,6 @@ typedef struct {
     uint8_t cbor;
     char record[54];             /* one 64-byte cache line in all */
 } FloatRecordEntry;
-
-/* The record of a container already encoded into the buffer of a group of
-   values encoded together (one step's variables, one call's arguments).
-   No code runs within a group, so an object met again there is unchanged
-   and its record is copied.  Only records with no cut and no cycle marker
-   are kept, and they are copied only where the limits would not cut them
-   either.  By address, for the group `generation` only. */
-#define SEEN_RECORD_CACHE_SIZE 512
-typedef struct {
-    const PyObject *obj;         /* compared, never dereferenced */
-    unsigned int generation;
-    int height;                  /* nesting levels below the record's own */
-    size_t start;                /* in the group's buffer */
-    size_t len;
-    Py_ssize_t nodes;            /* values the record counts */
-    Py_ssize_t need;             /* a size limit under which it is whole */
-} SeenRecordEntry;
 
 typedef struct {
     int cbor;                    /* TRACE_FORMAT_CTFS: CBOR values */
@@ -240,10 +265,11 @@ typedef struct {
     OpaqueRecordEntry opaque_records[OPAQUE_RECORD_CACHE_SIZE];
     StrCacheEntry strs[STR_CACHE_SIZE];
     FloatRecordEntry *floats;    /* FLOAT_RECORD_CACHE_SIZE, or NULL */
-    ContainerCacheEntry containers[CONTAINER_CACHE_SIZE];
-    SeenRecordEntry seen[SEEN_RECORD_CACHE_SIZE];
-    const JsonBuffer *group_buffer;  /* the current group's, or NULL */
-    unsigned int group_generation;
+    ContainerCacheEntry *containers; /* CONTAINER_CACHE_SIZE, or NULL */
+    uint64_t record_stamps;      /* stamps given to container records */
+    uint64_t encoding;           /* the current encoding: one value, or a
+                                    group of them */
+    int in_group;
 
     JsonBuffer text;             /* value_encoder.c's plain-text scratch */
     int value_open;              /* between tw_value_begin() and _end() */
@@ -334,13 +360,14 @@ tw_step(TraceWriter *w, Py_ssize_t path_id, int line)
 }
 /* `value` is an encoded ValueRecord. */
 void tw_value(TraceWriter *w, Py_ssize_t varname_id, const char *value, size_t len);
-/* Value events whose records are encoded in place, not copied: between
-   tw_values_begin() and tw_values_end(), each tw_value_begin() is followed
-   by the record, appended to the buffer tw_values_begin() returned, then
-   by tw_value_end().  The buffer is not handed to the writer thread
-   meanwhile, so records in it stay where they are (for value_encoder.h's
-   groups). */
-JsonBuffer *tw_values_begin(TraceWriter *w);
+/* Value events whose records are encoded in place, not copied: each
+   tw_value_begin() is followed by the record, appended to
+   tw_value_buffer(), then by tw_value_end(). */
+static inline JsonBuffer *
+tw_value_buffer(TraceWriter *w)
+{
+    return &w->stream.out;
+}
 static inline void
 tw_value_begin(TraceWriter *w, Py_ssize_t varname_id)
 {
@@ -376,7 +403,6 @@ tw_value_end(TraceWriter *w)
     }
     stream_event_done(&w->stream);
 }
-void tw_values_end(TraceWriter *w);
 /* args[i] is an encoded ValueRecord of arg_value_lens[i] bytes. */
 void tw_call(TraceWriter *w, Py_ssize_t function_id, Py_ssize_t nargs,
              const Py_ssize_t *varname_ids, const char *values,

@@ -26,7 +26,6 @@ typedef struct {
                                                size limit it is whole under */
     int deepest;                            /* depth of the deepest container
                                                encoded (since reset) */
-    int in_group;                           /* b is the group's buffer */
 } Encoder;
 
 static Py_ssize_t node_limit = VALUE_DEFAULT_NODES;
@@ -636,72 +635,71 @@ is_dunder(const char *name)
            name[n - 1] == '_' && name[n - 2] == '_';
 }
 
-/* Whether a class in `tp`'s MRO, defined in Python, has a slot field. */
-static int
-find_slot_fields(PyTypeObject *tp)
+/* Fill `entry` with the slot fields of `tp`'s instances.  A name that
+   cannot be made (out of memory) leaves its field out. */
+static void
+find_slot_fields(SlotLayoutEntry *entry, PyTypeObject *tp)
 {
+    for (Py_ssize_t i = 0; i < entry->count; i++) {
+        Py_DECREF(entry->fields[i].name);
+    }
+    entry->count = 0;
     PyObject *mro = tp->tp_mro;
-    for (Py_ssize_t i = 0; mro != NULL && i < PyTuple_GET_SIZE(mro); i++) {
+    for (Py_ssize_t i = mro == NULL ? -1 : PyTuple_GET_SIZE(mro) - 1; i >= 0; i--) {
         PyTypeObject *base = (PyTypeObject *)PyTuple_GET_ITEM(mro, i);
         if (!(base->tp_flags & Py_TPFLAGS_HEAPTYPE) || base->tp_members == NULL) {
             continue;
         }
         for (PyMemberDef *m = base->tp_members; m->name != NULL; m++) {
-            if (m->type == Py_T_OBJECT_EX && !is_dunder(m->name)) {
-                return 1;
-            }
-        }
-    }
-    return 0;
-}
-
-/* find_slot_fields(), looked up once per class version: most classes
-   have none, and looking costs a walk over the MRO's members. */
-static int
-has_slot_fields(TraceWriter *w, PyTypeObject *tp)
-{
-    SlotLayoutEntry *entry = &w->slot_layouts[((uintptr_t)tp >> 4) % SLOT_LAYOUT_CACHE_SIZE];
-    if (entry->type == tp && entry->version != 0 && entry->version == tp->tp_version_tag) {
-        return entry->has_slot_fields;
-    }
-    int found = find_slot_fields(tp);
-    if (PyUnstable_Type_AssignVersionTag(tp)) {
-        entry->type = tp;
-        entry->version = tp->tp_version_tag;
-        entry->has_slot_fields = found;
-    }
-    return found;
-}
-
-/* Slot values are read straight from the object's memory. */
-static void
-collect_slot_fields(Encoder *e, Fields *f, PyObject *obj, PyObject **name_objs,
-                    int *n_name_objs)
-{
-    PyObject *mro = Py_TYPE(obj)->tp_mro;
-    if (mro == NULL || !has_slot_fields(e->w, Py_TYPE(obj))) {
-        return;
-    }
-    for (Py_ssize_t i = PyTuple_GET_SIZE(mro) - 1; i >= 0; i--) {
-        PyTypeObject *tp = (PyTypeObject *)PyTuple_GET_ITEM(mro, i);
-        if (!(tp->tp_flags & Py_TPFLAGS_HEAPTYPE) || tp->tp_members == NULL) {
-            continue;
-        }
-        for (PyMemberDef *m = tp->tp_members; m->name != NULL; m++) {
             if (m->type != Py_T_OBJECT_EX || is_dunder(m->name)) {
                 continue;
             }
-            PyObject *value = *(PyObject **)((char *)obj + m->offset);
-            if (value == NULL || *n_name_objs >= VALUE_MAX_ITEMS) {
-                continue;
+            SlotField *fields = PyMem_RawRealloc(entry->fields,
+                                                 (entry->count + 1) * sizeof(SlotField));
+            PyObject *name = fields == NULL ? NULL : PyUnicode_InternFromString(m->name);
+            if (fields != NULL) {
+                entry->fields = fields;
             }
-            PyObject *name = PyUnicode_FromString(m->name);
             if (name == NULL) {
                 PyErr_Clear();
                 continue;
             }
-            name_objs[(*n_name_objs)++] = name;
-            add_field(f, name, value);
+            entry->fields[entry->count++] = (SlotField){m->offset, name};
+        }
+    }
+}
+
+/* The slot fields of `tp`'s instances, valid until the next call. */
+static const SlotLayoutEntry *
+slot_layout(TraceWriter *w, PyTypeObject *tp)
+{
+    SlotLayoutEntry *entry = &w->slot_layouts[((uintptr_t)tp >> 4) % SLOT_LAYOUT_CACHE_SIZE];
+    if (entry->type == tp && entry->version != 0 && entry->version == tp->tp_version_tag) {
+        return entry;
+    }
+    find_slot_fields(entry, tp);
+    /* Without a version tag left to give, the entry is filled anew at
+       every lookup. */
+    entry->type = tp;
+    entry->version = PyUnstable_Type_AssignVersionTag(tp) ? tp->tp_version_tag : 0;
+    return entry;
+}
+
+static int
+has_slot_fields(TraceWriter *w, PyTypeObject *tp)
+{
+    return slot_layout(w, tp)->count > 0;
+}
+
+/* Slot values are read straight from the object's memory. */
+static void
+collect_slot_fields(Encoder *e, Fields *f, PyObject *obj)
+{
+    const SlotLayoutEntry *layout = slot_layout(e->w, Py_TYPE(obj));
+    for (Py_ssize_t i = 0; i < layout->count; i++) {
+        PyObject *value = *(PyObject **)((char *)obj + layout->fields[i].offset);
+        if (value != NULL) {
+            add_field(f, layout->fields[i].name, value);
         }
     }
 }
@@ -848,20 +846,22 @@ put_instance_fields(Encoder *e, PyTypeObject *tp, const Fields *f)
     put_type_id(e, type_id);
 }
 
+/* An instance's fields: slots first (in class order), then __dict__. */
+static void
+collect_fields(Encoder *e, Fields *f, PyObject *obj)
+{
+    f->count = 0;
+    f->hidden = 0;
+    collect_slot_fields(e, f, obj);
+    collect_dict_fields(f, obj);
+}
+
 static void
 encode_instance(Encoder *e, PyObject *obj)
 {
     Fields fields;              /* not zero-filled: 1.6 kB per instance */
-    fields.count = 0;
-    fields.hidden = 0;
-    PyObject *name_objs[VALUE_MAX_ITEMS];
-    int n_name_objs = 0;
-    collect_slot_fields(e, &fields, obj, name_objs, &n_name_objs);
-    collect_dict_fields(&fields, obj);
+    collect_fields(e, &fields, obj);
     put_instance_fields(e, Py_TYPE(obj), &fields);
-    for (int i = 0; i < n_name_objs; i++) {
-        Py_DECREF(name_objs[i]);
-    }
 }
 
 /* The Struct type of an instance whose attributes are stored inline, at
@@ -881,9 +881,7 @@ inline_layout_type_id(Encoder *e, PyObject *obj, const uint8_t *order, int count
         return cached->id;
     }
     Fields fields;              /* not zero-filled */
-    fields.count = 0;
-    fields.hidden = 0;
-    collect_dict_fields(&fields, obj);
+    collect_fields(e, &fields, obj);
     Py_ssize_t id = instance_type_id(e, tp, &fields);
     if (id >= 0 && count <= INLINE_LAYOUT_FIELDS && class_key_set(&cached->cls, tp) == 0) {
         memcpy(cached->order, order, (size_t)count);
@@ -896,17 +894,13 @@ inline_layout_type_id(Encoder *e, PyObject *obj, const uint8_t *order, int count
 /* The most common instance, written without the bookkeeping of containers
    that may hold containers: its attributes are stored inline (no __dict__
    object; such a class has no slots either) and are all immutable
-   scalars.  Such an instance is in no cycle and, with room for all its
-   attributes, the limits cut nothing in it, so its record is the one
-   encode_container() would write.  Return 0, writing nothing, for any
-   other instance. */
+   scalars.  With room for all its attributes, the limits cut nothing in
+   it.  Return 0, writing nothing, for any other instance. */
 static int
 encode_flat_instance(Encoder *e, PyObject *obj)
 {
     PyTypeObject *tp = Py_TYPE(obj);
-    if (!(tp->tp_flags & Py_TPFLAGS_INLINE_VALUES) || _PyObject_GetManagedDict(obj) != NULL ||
-        e->depth >= VALUE_MAX_DEPTH)
-    {
+    if (!(tp->tp_flags & Py_TPFLAGS_INLINE_VALUES) || _PyObject_GetManagedDict(obj) != NULL) {
         return 0;
     }
     PyDictValues *values = _PyObject_InlineValues(obj);
@@ -932,9 +926,6 @@ encode_flat_instance(Encoder *e, PyObject *obj)
     put_array_end(e);
     put_type_id(e, type_id);
     e->need = 1 + count;
-    if (e->depth > e->deepest) {
-        e->deepest = e->depth;
-    }
     return 1;
 }
 
@@ -1048,39 +1039,34 @@ container_kind(TraceWriter *w, PyObject *obj)
     return instance_kind(w, tp);
 }
 
-static Py_ssize_t
-container_size(PyObject *obj, ContainerKind kind)
+/* The entry `obj` would have in the record cache, or NULL (out of
+   memory).  A multiplicative hash of the address spreads objects
+   allocated side by side over the cache. */
+static ContainerCacheEntry *
+cache_slot(TraceWriter *w, const PyObject *obj, int cbor)
 {
-    return kind == CONTAINER_DICT ? PyDict_GET_SIZE(obj) : Py_SIZE(obj);
+    if (w->containers == NULL) {
+        w->containers = PyMem_RawCalloc(CONTAINER_CACHE_SIZE, sizeof(ContainerCacheEntry));
+        if (w->containers == NULL) {
+            return NULL;
+        }
+    }
+    uint64_t hash = (uint64_t)((uintptr_t)obj >> 4) * UINT64_C(0x9E3779B97F4A7C15);
+    return &w->containers[(size_t)(hash >> (64 - CONTAINER_CACHE_BITS)) ^ (size_t)cbor];
 }
 
-/* The nodes the record of a list, tuple or dict of scalars counts: one
-   per element (a dict's keys and values in turn). */
-static Py_ssize_t
-element_nodes(PyObject *obj, ContainerKind kind)
-{
-    Py_ssize_t size = container_size(obj, kind);
-    return kind == CONTAINER_DICT ? 2 * size : size;
-}
-
-/* The cache entry for an exact list, tuple or plain dict `obj`, or NULL if
-   its record cannot be cached: other containers, containers cut at the
-   item limit (a few large ones would fill the cache), and records that
-   the node limit would cut (the cut depends on what came before). */
+/* The record cache's entry for `obj`, or NULL if its record is not kept:
+   sets (no version to check their elements by), and subclasses of list,
+   tuple and dict, and split dicts. */
 static ContainerCacheEntry *
 container_cache_entry(Encoder *e, PyObject *obj, ContainerKind kind)
 {
-    int cacheable = (kind == CONTAINER_LIST && Py_IS_TYPE(obj, &PyList_Type)) ||
+    int cacheable = kind == CONTAINER_INSTANCE ||
+                    (kind == CONTAINER_LIST && Py_IS_TYPE(obj, &PyList_Type)) ||
                     (kind == CONTAINER_TUPLE && Py_IS_TYPE(obj, &PyTuple_Type)) ||
                     (kind == CONTAINER_DICT && Py_IS_TYPE(obj, &PyDict_Type) &&
                      ((PyDictObject *)obj)->ma_values == NULL);
-    if (!cacheable || container_size(obj, kind) > VALUE_MAX_ITEMS ||
-        e->used + element_nodes(obj, kind) > e->limit)
-    {
-        return NULL;
-    }
-    size_t slot = (((uintptr_t)obj >> 4) + (uintptr_t)e->cbor) % CONTAINER_CACHE_SIZE;
-    return &e->w->containers[slot];
+    return cacheable ? cache_slot(e->w, obj, e->cbor) : NULL;
 }
 
 /* The elements of a list or tuple. */
@@ -1091,113 +1077,184 @@ sequence_items(PyObject *obj, ContainerKind kind)
                                   : ((PyTupleObject *)obj)->ob_item;
 }
 
+/* The children the record of `obj` shows, into `children`: a list's or
+   tuple's elements, a dict's keys and values, an instance's field names
+   and values, in order, up to the item limit; their count.  `size` gets
+   what else the record depends on: the length of a list or tuple, the
+   fields an instance hides. */
+static Py_ssize_t
+record_children(Encoder *e, PyObject *obj, ContainerKind kind, PyObject **children,
+                Py_ssize_t *size)
+{
+    Py_ssize_t n = 0;
+    if (kind == CONTAINER_INSTANCE) {
+        Fields f;               /* not zero-filled */
+        collect_fields(e, &f, obj);
+        for (Py_ssize_t i = 0; i < f.count; i++) {
+            children[n++] = f.names[i];
+            children[n++] = f.values[i];
+        }
+        *size = f.hidden;
+    }
+    else if (kind == CONTAINER_DICT) {
+        Py_ssize_t pos = 0;
+        PyObject *key, *value;
+        while (n < 2 * VALUE_MAX_ITEMS && PyDict_Next(obj, &pos, &key, &value)) {
+            children[n++] = key;
+            children[n++] = value;
+        }
+        *size = PyDict_GET_SIZE(obj);
+    }
+    else {
+        *size = Py_SIZE(obj);
+        n = *size > VALUE_MAX_ITEMS ? VALUE_MAX_ITEMS : *size;
+        memcpy(children, sequence_items(obj, kind), n * sizeof(PyObject *));
+    }
+    return n;
+}
+
+/* Whether `obj` has the children `entry` keeps.  A dict's version tag
+   stands for its keys and values. */
 static int
-cached_record_is_current(Encoder *e, ContainerCacheEntry *entry, PyObject *obj,
-                         ContainerKind kind)
+children_unchanged(Encoder *e, const ContainerCacheEntry *entry, PyObject *obj)
+{
+    if (entry->kind == CONTAINER_DICT) {
+        return entry->dict_version == ((PyDictObject *)obj)->ma_version_tag;
+    }
+    PyObject *children[2 * VALUE_MAX_ITEMS];
+    Py_ssize_t size;
+    Py_ssize_t n = record_children(e, obj, entry->kind, children, &size);
+    if (n != entry->nchildren || size != entry->size) {
+        return 0;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (children[i] != entry->children[i].obj) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* Whether `entry` holds the record `obj` has now: the same class, the
+   same children, and each child container's entry still the one whose
+   record this one holds.  No code runs within an encoding, so an entry
+   found current or stale once in it stays so. */
+static int
+cached_record_is_current(Encoder *e, ContainerCacheEntry *entry, PyObject *obj)
 {
     if (entry->container != obj || entry->cbor != e->cbor ||
-        entry->size != container_size(obj, kind))
+        !class_key_is(&entry->cls, Py_TYPE(obj)))
     {
         return 0;
     }
-    if (kind == CONTAINER_DICT) {
-        return entry->dict_version == ((PyDictObject *)obj)->ma_version_tag;
-    }
-    PyObject **items = sequence_items(obj, kind);
-    for (Py_ssize_t i = 0; i < entry->nitems; i++) {
-        if (items[i] != entry->items[i]) {
-            return 0;
-        }
-    }
-    return 1;
-}
-
-/* Whether every element `obj` shows is an immutable scalar. */
-static int
-holds_only_scalars(PyObject *obj, ContainerKind kind)
-{
-    if (kind == CONTAINER_DICT) {
-        Py_ssize_t pos = 0;
-        PyObject *key, *value;
-        while (PyDict_Next(obj, &pos, &key, &value)) {
-            if (!is_immutable_scalar(key) || !is_immutable_scalar(value)) {
-                return 0;
-            }
-        }
+    if (entry->verified == e->w->encoding) {
         return 1;
     }
-    PyObject **items = sequence_items(obj, kind);
-    for (Py_ssize_t i = 0; i < Py_SIZE(obj); i++) {
-        if (!is_immutable_scalar(items[i])) {
+    if (entry->refuted == e->w->encoding || !children_unchanged(e, entry, obj)) {
+        entry->refuted = e->w->encoding;
+        return 0;
+    }
+    /* The children are the ones kept, so alive.  A child's stamp is older
+       than its holder's: the check ends. */
+    for (Py_ssize_t i = 0; i < entry->nchildren; i++) {
+        const CachedChild *child = &entry->children[i];
+        if (child->stamp == 0) {
+            continue;
+        }
+        ContainerCacheEntry *inner = cache_slot(e->w, child->obj, e->cbor);
+        if (inner->stamp != child->stamp || !cached_record_is_current(e, inner, child->obj)) {
+            entry->refuted = e->w->encoding;
             return 0;
         }
+    }
+    entry->verified = e->w->encoding;
+    return 1;
+}
+
+/* Copy the record of `obj` if `entry` holds it and the limits here would
+   not cut it.  The container itself is counted already. */
+static int
+put_cached_record(Encoder *e, ContainerCacheEntry *entry, PyObject *obj)
+{
+    if (!cached_record_is_current(e, entry, obj) ||
+        e->depth + entry->height >= VALUE_MAX_DEPTH || e->limit - e->used + 1 < entry->need)
+    {
+        return 0;
+    }
+    jb_put(e->b, entry->record.data, entry->record.len);
+    e->used += entry->nodes - 1;
+    e->need = entry->need;
+    if (e->depth + entry->height > e->deepest) {
+        e->deepest = e->depth + entry->height;
     }
     return 1;
 }
 
-/* Keep the record just written (from `start`) for `obj`. */
+/* Keep child `obj` of a record about to be kept: an immutable scalar,
+   held, or a container whose entry this encoding found or made current.
+   Return 0 for any other: the record cannot be kept. */
+static int
+keep_child(Encoder *e, CachedChild *child, PyObject *obj)
+{
+    if (is_immutable_scalar(obj)) {
+        *child = (CachedChild){Py_NewRef(obj), 0};
+        return 1;
+    }
+    ContainerCacheEntry *inner = cache_slot(e->w, obj, e->cbor);
+    if (inner->container != obj || inner->cbor != e->cbor ||
+        inner->verified != e->w->encoding)
+    {
+        return 0;
+    }
+    *child = (CachedChild){obj, inner->stamp};
+    return 1;
+}
+
+/* Keep the record just written (from `start`) for `obj`: it is whole,
+   `height` levels deep and `nodes` values large, and e->need is its. */
 static void
 remember_container_record(Encoder *e, ContainerCacheEntry *entry, PyObject *obj,
-                          ContainerKind kind, size_t start)
+                          ContainerKind kind, size_t start, int height, Py_ssize_t nodes)
 {
-    for (Py_ssize_t k = 0; k < entry->nitems; k++) {
-        Py_DECREF(entry->items[k]);
+    container_entry_clear(entry);
+    PyObject *children[2 * VALUE_MAX_ITEMS];
+    Py_ssize_t size;
+    Py_ssize_t n = record_children(e, obj, kind, children, &size);
+    if (e->b->len - start > CONTAINER_CACHE_MAX_RECORD) {
+        return;
     }
-    entry->nitems = 0;
-    entry->container = NULL;
-    if (kind == CONTAINER_DICT) {
-        entry->dict_version = ((PyDictObject *)obj)->ma_version_tag;
-    }
-    else {
-        if (entry->items == NULL) {
-            entry->items = PyMem_RawMalloc(VALUE_MAX_ITEMS * sizeof(PyObject *));
-            if (entry->items == NULL) {
-                return;
-            }
+    if (n > entry->children_cap) {
+        CachedChild *grown = PyMem_RawRealloc(entry->children, n * sizeof(CachedChild));
+        if (grown == NULL) {
+            return;
         }
-        PyObject **items = sequence_items(obj, kind);
-        for (Py_ssize_t i = 0; i < Py_SIZE(obj); i++) {
-            entry->items[i] = Py_NewRef(items[i]);
-        }
-        entry->nitems = Py_SIZE(obj);
+        entry->children = grown;
+        entry->children_cap = n;
     }
-    if (keep_record(e, start, &entry->record) < 0) {
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (!keep_child(e, &entry->children[i], children[i])) {
+            container_entry_clear(entry);
+            return;
+        }
+        entry->nchildren++;
+    }
+    if (keep_record(e, start, &entry->record) < 0 ||
+        class_key_set(&entry->cls, Py_TYPE(obj)) < 0)
+    {
+        container_entry_clear(entry);
         return;
     }
     entry->container = obj;
-    entry->size = container_size(obj, kind);
+    entry->kind = (uint8_t)kind;
     entry->cbor = (uint8_t)e->cbor;
-}
-
-/* The group's entry for `obj`, or NULL outside a group or if `obj` has a
-   single reference: then it is met again only within its holder, which
-   is mostly copied whole then. */
-static SeenRecordEntry *
-seen_record_entry(Encoder *e, PyObject *obj)
-{
-    return e->in_group && Py_REFCNT(obj) > 1
-        ? &e->w->seen[((uintptr_t)obj >> 4) % SEEN_RECORD_CACHE_SIZE] : NULL;
-}
-
-/* Copy the record of `obj` if the group has one the limits here would not
-   cut.  The container itself is counted already. */
-static int
-put_seen_record(Encoder *e, SeenRecordEntry *seen, PyObject *obj)
-{
-    if (seen->obj != obj || seen->generation != e->w->group_generation ||
-        e->depth + seen->height >= VALUE_MAX_DEPTH || e->limit - e->used + 1 < seen->need ||
-        jb_reserve(e->b, seen->len) < 0)
-    {
-        return 0;
-    }
-    memcpy(e->b->data + e->b->len, e->b->data + seen->start, seen->len);
-    e->b->len += seen->len;
-    e->used += seen->nodes - 1;
-    e->need = seen->need;
-    if (e->depth + seen->height > e->deepest) {
-        e->deepest = e->depth + seen->height;
-    }
-    return 1;
+    entry->stamp = ++e->w->record_stamps;
+    entry->verified = e->w->encoding;
+    entry->refuted = 0;
+    entry->size = size;
+    entry->dict_version = kind == CONTAINER_DICT ? ((PyDictObject *)obj)->ma_version_tag : 0;
+    entry->height = height;
+    entry->nodes = nodes;
+    entry->need = e->need;
 }
 
 static void
@@ -1214,56 +1271,39 @@ encode_container(Encoder *e, PyObject *obj, ContainerKind kind)
         put_ellipsis(e);
         return;
     }
-    SeenRecordEntry *seen = seen_record_entry(e, obj);
-    if (seen != NULL && put_seen_record(e, seen, obj)) {
+    ContainerCacheEntry *cached = container_cache_entry(e, obj, kind);
+    if (cached != NULL && put_cached_record(e, cached, obj)) {
         return;
     }
     size_t start = e->b->len;
     Py_ssize_t cuts = e->cuts, used = e->used - 1;
     int depth = e->depth, outer_deepest = e->deepest;
     e->deepest = depth;
-    /* A list, tuple or dict of scalars a variable keeps from step to step
-       is encoded once, then copied while it stays the same. */
-    ContainerCacheEntry *cached = container_cache_entry(e, obj, kind);
-    if (cached != NULL && cached_record_is_current(e, cached, obj, kind)) {
-        e->used += element_nodes(obj, kind);
-        e->need = 1 + element_nodes(obj, kind);
-        jb_put(e->b, cached->record.data, cached->record.len);
-        cached = NULL;
-    }
-    else {
-        if (cached != NULL && !holds_only_scalars(obj, kind)) {
-            cached = NULL;
-        }
-        e->open[e->depth++] = obj;
-        switch (kind) {
-        case CONTAINER_LIST:
-            encode_list(e, obj);
-            break;
-        case CONTAINER_TUPLE:
-            encode_tuple(e, obj);
-            break;
-        case CONTAINER_DICT:
-            encode_dict(e, obj);
-            break;
-        case CONTAINER_SET:
-            encode_set(e, obj);
-            break;
-        default:
+    e->open[e->depth++] = obj;
+    switch (kind) {
+    case CONTAINER_LIST:
+        encode_list(e, obj);
+        break;
+    case CONTAINER_TUPLE:
+        encode_tuple(e, obj);
+        break;
+    case CONTAINER_DICT:
+        encode_dict(e, obj);
+        break;
+    case CONTAINER_SET:
+        encode_set(e, obj);
+        break;
+    default:
+        if (!encode_flat_instance(e, obj)) {
             encode_instance(e, obj);
         }
-        e->depth--;
     }
-    if ((cached != NULL || seen != NULL) && !e->b->failed && !PyErr_Occurred()) {
-        if (cached != NULL) {
-            remember_container_record(e, cached, obj, kind, start);
-        }
-        if (seen != NULL && e->cuts == cuts) {
-            *seen = (SeenRecordEntry){
-                .obj = obj, .generation = e->w->group_generation,
-                .height = e->deepest - depth, .start = start, .len = e->b->len - start,
-                .nodes = e->used - used, .need = e->need};
-        }
+    e->depth--;
+    /* Only a whole record is kept: a cut or cycle marker depends on where
+       the container is met. */
+    if (cached != NULL && e->cuts == cuts && !e->b->failed && !PyErr_Occurred()) {
+        remember_container_record(e, cached, obj, kind, start, e->deepest - depth,
+                                  e->used - used);
     }
     if (outer_deepest > e->deepest) {
         e->deepest = outer_deepest;
@@ -1325,9 +1365,7 @@ encode(Encoder *e, PyObject *obj)
     else if (is_plain_instance(Py_TYPE(obj))) {
         ContainerKind kind = instance_kind(e->w, Py_TYPE(obj));
         if (kind != NOT_CONTAINER) {
-            if (!encode_flat_instance(e, obj)) {
-                encode_container(e, obj, kind);
-            }
+            encode_container(e, obj, kind);
         }
         else {
             encode_opaque(e, obj);
@@ -1398,7 +1436,9 @@ encode_value_as(TraceWriter *w, JsonBuffer *b, PyObject *obj, int cbor)
     e.cuts = 0;
     e.need = 1;
     e.deepest = 0;
-    e.in_group = w->group_buffer == b;
+    if (!w->in_group) {
+        w->encoding++;
+    }
     encode(&e, obj);
     PyErr_Clear();
     if (b->failed && !failed_before) {
@@ -1409,25 +1449,20 @@ encode_value_as(TraceWriter *w, JsonBuffer *b, PyObject *obj, int cbor)
         b->failed = 0;
         b->len = start;
         PUT_HEAD(&e, RECORD_NONE);
-        /* Records of the group may have been cut back with it. */
-        w->group_buffer = NULL;
     }
 }
 
 void
-encode_group_begin(TraceWriter *w, JsonBuffer *b)
+encode_group_begin(TraceWriter *w)
 {
-    if (++w->group_generation == 0) {
-        memset(w->seen, 0, sizeof(w->seen));
-        w->group_generation = 1;
-    }
-    w->group_buffer = b;
+    w->encoding++;
+    w->in_group = 1;
 }
 
 void
 encode_group_end(TraceWriter *w)
 {
-    w->group_buffer = NULL;
+    w->in_group = 0;
 }
 
 /* Append an exception argument's text: str as is, int and float as their

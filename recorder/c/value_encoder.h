@@ -64,10 +64,10 @@ encode_value_json(TraceWriter *w, JsonBuffer *b, PyObject *obj)
 {
     encode_value_or_scalar(w, b, obj, 0);
 }
-/* Begin a group of values encoded one after another into `b`, with no
-   code run in between and `b` not cut back: an object met again in the
-   group is copied from its first record.  End it before code runs. */
-void encode_group_begin(TraceWriter *w, JsonBuffer *b);
+/* Begin a group of values encoded one after another with no code run in
+   between: a container met again in the group is known to be unchanged
+   and copied from its record.  End it before code runs. */
+void encode_group_begin(TraceWriter *w);
 void encode_group_end(TraceWriter *w);
 
 /* Append "TypeName: message" for an exception, as a JSON string body.
