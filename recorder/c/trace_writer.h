@@ -183,7 +183,7 @@ typedef struct {
    (held, so no other object can take its address) or a container whose
    own entry still holds the record copied into this one (by its stamp).
    A dict's version tag, which every change renews and no other dict ever
-   had, stands for its children.  The container itself is not kept alive
+   had, stands for its children: only those that are containers are kept.  The container itself is not kept alive
    (its elements may become objects whose finalizers must run when the
    program drops it): its address is compared, never dereferenced. */
 #define CONTAINER_CACHE_BITS 10

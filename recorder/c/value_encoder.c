@@ -606,20 +606,23 @@ encode_set(Encoder *e, PyObject *obj)
     put_type_id(e, type_id);
 }
 
-/* Fields of an instance: slots first (in class order), then __dict__. */
+/* Fields of an instance: slots first (in class order), then __dict__;
+   each a name and a value in turn, as the record cache keeps them. */
 typedef struct {
-    PyObject *names[VALUE_MAX_ITEMS];
-    PyObject *values[VALUE_MAX_ITEMS];
+    PyObject *pairs[2 * VALUE_MAX_ITEMS];
     Py_ssize_t count;
     Py_ssize_t hidden;     /* fields past the limit */
 } Fields;
+
+#define FIELD_NAME(f, i) ((f)->pairs[2 * (i)])
+#define FIELD_VALUE(f, i) ((f)->pairs[2 * (i) + 1])
 
 static void
 add_field(Fields *f, PyObject *name, PyObject *value)
 {
     if (f->count < VALUE_MAX_ITEMS) {
-        f->names[f->count] = name;
-        f->values[f->count] = value;
+        FIELD_NAME(f, f->count) = name;
+        FIELD_VALUE(f, f->count) = value;
         f->count++;
     }
     else {
@@ -757,13 +760,13 @@ struct_type_entry(TraceWriter *w, PyTypeObject *tp, const Fields *f)
     }
     uintptr_t hash = (uintptr_t)tp ^ ((uintptr_t)f->hidden << 8) ^ (uintptr_t)f->count;
     for (Py_ssize_t i = 0; i < f->count; i++) {
-        hash = hash * 31 + (uintptr_t)f->names[i];
+        hash = hash * 31 + (uintptr_t)FIELD_NAME(f, i);
     }
     StructTypeEntry *entry = &w->struct_types[(hash >> 4) % STRUCT_TYPE_CACHE_SIZE];
     int same = class_key_is(&entry->cls, tp) && entry->count == f->count &&
                entry->hidden == f->hidden;
     for (Py_ssize_t i = 0; same && i < f->count; i++) {
-        same = entry->names[i] == f->names[i];
+        same = entry->names[i] == FIELD_NAME(f, i);
     }
     if (!same && entry->cls.type != NULL) {
         for (Py_ssize_t i = 0; i < entry->count; i++) {
@@ -782,7 +785,7 @@ remember_struct_type(StructTypeEntry *entry, PyTypeObject *tp, const Fields *f,
         return;
     }
     for (Py_ssize_t i = 0; i < f->count; i++) {
-        entry->names[i] = Py_NewRef(f->names[i]);
+        entry->names[i] = Py_NewRef(FIELD_NAME(f, i));
     }
     entry->count = f->count;
     entry->hidden = f->hidden;
@@ -793,11 +796,14 @@ remember_struct_type(StructTypeEntry *entry, PyTypeObject *tp, const Fields *f,
 static Py_ssize_t
 struct_type_id(Encoder *e, PyTypeObject *tp, const Fields *fields)
 {
+    PyObject *names[VALUE_MAX_ITEMS];
+    for (Py_ssize_t i = 0; i < fields->count; i++) {
+        names[i] = FIELD_NAME(fields, i);
+    }
     JsonBuffer name = {.plain = 1};
     put_type_name_body(&name, tp);
     Py_ssize_t id = name.failed ? -1 : tw_type_id(e->w, TYPE_KIND_STRUCT, name.data, name.len,
-                                                   fields->names, fields->count,
-                                                   fields->hidden > 0);
+                                                   names, fields->count, fields->hidden > 0);
     jb_free(&name);
     return id;
 }
@@ -828,13 +834,13 @@ put_instance_fields(Encoder *e, PyTypeObject *tp, const Fields *f)
     put_array_head(e, f->count + (f->hidden > 0));
     Shares shares = {.end = e->limit};
     for (Py_ssize_t i = 0; i < f->count; i++) {
-        shares_count(&shares, f->values[i]);
+        shares_count(&shares, FIELD_VALUE(f, i));
     }
     for (Py_ssize_t i = 0; i < f->count; i++) {
         put_separator(e, i);
-        shares_give(e, &shares, f->values[i]);
-        encode(e, f->values[i]);
-        shares_took(e, &shares, f->values[i]);
+        shares_give(e, &shares, FIELD_VALUE(f, i));
+        encode(e, FIELD_VALUE(f, i));
+        shares_took(e, &shares, FIELD_VALUE(f, i));
     }
     e->limit = shares.end;
     e->need = shares_need(&shares);
@@ -852,7 +858,11 @@ collect_fields(Encoder *e, Fields *f, PyObject *obj)
 {
     f->count = 0;
     f->hidden = 0;
-    collect_slot_fields(e, f, obj);
+    /* Instances with inline values have no slots: their class adds
+       nothing to object's size. */
+    if (!(Py_TYPE(obj)->tp_flags & Py_TPFLAGS_INLINE_VALUES)) {
+        collect_slot_fields(e, f, obj);
+    }
     collect_dict_fields(f, obj);
 }
 
@@ -929,25 +939,51 @@ encode_flat_instance(Encoder *e, PyObject *obj)
     return 1;
 }
 
-/* A Raw description "<prefix name>" for functions, classes and modules. */
-static void
-encode_named(Encoder *e, const char *prefix, PyObject *name, const char *suffix,
-             BuiltinType type)
+/* A Raw description "<prefix name suffix>" for functions, classes and
+   modules: the text begins with "<prefix", the caller adds the name, and
+   put_named_text() ends it. */
+static JsonBuffer *
+named_text_start(Encoder *e, const char *prefix)
 {
     JsonBuffer *text = text_start(e);
     jb_putc(text, '<');
     jb_put(text, prefix, strlen(prefix));
+    return text;
+}
+
+static void
+put_named_text(Encoder *e, const char *suffix, BuiltinType type)
+{
+    JsonBuffer *text = &e->w->text;
+    jb_put(text, suffix, strlen(suffix));
+    jb_putc(text, '>');
+    PUT_HEAD(e, HEAD_RAW);
+    put_pieced_text(e);
+    put_type_id(e, tw_builtin_type_id(e->w, type));
+}
+
+static void
+encode_named(Encoder *e, const char *prefix, PyObject *name, const char *suffix,
+             BuiltinType type)
+{
+    JsonBuffer *text = named_text_start(e, prefix);
     if (name != NULL && PyUnicode_Check(name)) {
         jb_unicode_body(text, name, VALUE_MAX_STRING);
     }
     else {
         jb_putc(text, '?');
     }
-    jb_put(text, suffix, strlen(suffix));
-    jb_putc(text, '>');
-    PUT_HEAD(e, HEAD_RAW);
-    put_pieced_text(e);
-    put_type_id(e, tw_builtin_type_id(e->w, type));
+    put_named_text(e, suffix, type);
+}
+
+/* Named by its C name: no str is made for it. */
+static void
+encode_builtin_function(Encoder *e, PyCFunctionObject *func)
+{
+    const char *name = func->m_ml->ml_name;
+    JsonBuffer *text = named_text_start(e, "built-in function ");
+    jb_put(text, name, strlen(name));
+    put_named_text(e, "", BUILTIN_FUNCTION);
 }
 
 static void
@@ -1077,53 +1113,51 @@ sequence_items(PyObject *obj, ContainerKind kind)
                                   : ((PyTupleObject *)obj)->ob_item;
 }
 
-/* The children the record of `obj` shows, into `children`: a list's or
-   tuple's elements, a dict's keys and values, an instance's field names
-   and values, in order, up to the item limit; their count.  `size` gets
-   what else the record depends on: the length of a list or tuple, the
-   fields an instance hides. */
+/* The children the record of `obj` shows, in order, up to the item
+   limit: a list's or tuple's elements, a dict's keys and values, an
+   instance's field names and values (these two in `scratch`).  Return
+   their count, pointing `children` at them; `size` gets what else the
+   record depends on: the length of a list or tuple, the fields an
+   instance hides. */
 static Py_ssize_t
-record_children(Encoder *e, PyObject *obj, ContainerKind kind, PyObject **children,
-                Py_ssize_t *size)
+record_children(Encoder *e, PyObject *obj, ContainerKind kind, Fields *scratch,
+                PyObject *const **children, Py_ssize_t *size)
 {
-    Py_ssize_t n = 0;
     if (kind == CONTAINER_INSTANCE) {
-        Fields f;               /* not zero-filled */
-        collect_fields(e, &f, obj);
-        for (Py_ssize_t i = 0; i < f.count; i++) {
-            children[n++] = f.names[i];
-            children[n++] = f.values[i];
-        }
-        *size = f.hidden;
+        collect_fields(e, scratch, obj);
+        *children = scratch->pairs;
+        *size = scratch->hidden;
+        return 2 * scratch->count;
     }
-    else if (kind == CONTAINER_DICT) {
-        Py_ssize_t pos = 0;
+    if (kind == CONTAINER_DICT) {
+        Py_ssize_t pos = 0, n = 0;
         PyObject *key, *value;
         while (n < 2 * VALUE_MAX_ITEMS && PyDict_Next(obj, &pos, &key, &value)) {
-            children[n++] = key;
-            children[n++] = value;
+            scratch->pairs[n++] = key;
+            scratch->pairs[n++] = value;
         }
+        *children = scratch->pairs;
         *size = PyDict_GET_SIZE(obj);
+        return n;
     }
-    else {
-        *size = Py_SIZE(obj);
-        n = *size > VALUE_MAX_ITEMS ? VALUE_MAX_ITEMS : *size;
-        memcpy(children, sequence_items(obj, kind), n * sizeof(PyObject *));
-    }
-    return n;
+    *children = sequence_items(obj, kind);
+    *size = Py_SIZE(obj);
+    return *size > VALUE_MAX_ITEMS ? VALUE_MAX_ITEMS : *size;
 }
 
 /* Whether `obj` has the children `entry` keeps.  A dict's version tag
-   stands for its keys and values. */
+   stands for its keys and values (the entry keeps only those that are
+   containers). */
 static int
 children_unchanged(Encoder *e, const ContainerCacheEntry *entry, PyObject *obj)
 {
     if (entry->kind == CONTAINER_DICT) {
         return entry->dict_version == ((PyDictObject *)obj)->ma_version_tag;
     }
-    PyObject *children[2 * VALUE_MAX_ITEMS];
+    Fields scratch;             /* not zero-filled */
+    PyObject *const *children;
     Py_ssize_t size;
-    Py_ssize_t n = record_children(e, obj, entry->kind, children, &size);
+    Py_ssize_t n = record_children(e, obj, entry->kind, &scratch, &children, &size);
     if (n != entry->nchildren || size != entry->size) {
         return 0;
     }
@@ -1217,9 +1251,10 @@ remember_container_record(Encoder *e, ContainerCacheEntry *entry, PyObject *obj,
                           ContainerKind kind, size_t start, int height, Py_ssize_t nodes)
 {
     container_entry_clear(entry);
-    PyObject *children[2 * VALUE_MAX_ITEMS];
+    Fields scratch;             /* not zero-filled */
+    PyObject *const *children;
     Py_ssize_t size;
-    Py_ssize_t n = record_children(e, obj, kind, children, &size);
+    Py_ssize_t n = record_children(e, obj, kind, &scratch, &children, &size);
     if (e->b->len - start > CONTAINER_CACHE_MAX_RECORD) {
         return;
     }
@@ -1232,14 +1267,18 @@ remember_container_record(Encoder *e, ContainerCacheEntry *entry, PyObject *obj,
         entry->children_cap = n;
     }
     for (Py_ssize_t i = 0; i < n; i++) {
-        if (!keep_child(e, &entry->children[i], children[i])) {
+        /* A dict's version tag stands for its scalars. */
+        if (kind == CONTAINER_DICT && is_immutable_scalar(children[i])) {
+            continue;
+        }
+        if (!keep_child(e, &entry->children[entry->nchildren], children[i])) {
             container_entry_clear(entry);
             return;
         }
         entry->nchildren++;
     }
     if (keep_record(e, start, &entry->record) < 0 ||
-        class_key_set(&entry->cls, Py_TYPE(obj)) < 0)
+        (!class_key_is(&entry->cls, Py_TYPE(obj)) && class_key_set(&entry->cls, Py_TYPE(obj)) < 0))
     {
         container_entry_clear(entry);
         return;
@@ -1395,10 +1434,7 @@ encode(Encoder *e, PyObject *obj)
         encode_named(e, "bound method ", func->func_qualname, "", BUILTIN_FUNCTION);
     }
     else if (PyCFunction_Check(obj)) {
-        PyObject *name = PyUnicode_FromString(((PyCFunctionObject *)obj)->m_ml->ml_name);
-        encode_named(e, "built-in function ", name, "", BUILTIN_FUNCTION);
-        Py_XDECREF(name);
-        PyErr_Clear();
+        encode_builtin_function(e, (PyCFunctionObject *)obj);
     }
     else if (PyType_Check(obj)) {
         encode_class(e, (PyTypeObject *)obj);
