@@ -40,9 +40,9 @@ void
 ext_begin(ExtensionWriter *x, const char *tag, long long step)
 {
     JsonBuffer *out = &x->stream.out;
-    jb_putc(out, '[');
-    jb_utf8_string(out, tag, strlen(tag));
-    jb_putc(out, ',');
+    JB_LITERAL(out, "[\"");
+    jb_put(out, tag, strlen(tag));
+    JB_LITERAL(out, "\",");
     jb_int(out, step);
 }
 
