@@ -153,6 +153,8 @@ reserve_call_space(ThreadRecording *tr, int nparams)
         if (frames == NULL) {
             return 0;
         }
+        memset(frames + tr->open_frames_capacity, 0,
+               sizeof(*frames) * (size_t)(capacity - tr->open_frames_capacity));
         tr->open_frames = frames;
         tr->open_frames_capacity = capacity;
     }
@@ -210,18 +212,29 @@ record_entry(ThreadRecording *tr, _PyInterpreterFrame *frame, CodeInfo *info)
     }
     tw_step(w, path_id, code->co_firstlineno);
     tw_call(w, function_id, nargs, ids, values->data, offsets);
-    tr->open_frames[tr->depth] = (OpenFrame){frame, w->steps - 1, w->steps - 1, -1};
+    OpenFrame *of = &tr->open_frames[tr->depth];
+    *of = (OpenFrame){frame, w->steps - 1, w->steps - 1, -1, 0, of->kept};
     tr->depth++;
     PyErr_Clear();
 }
 
-/* A variable's Value at a step, encoded into the trace's buffer `out`. */
+/* A variable's Value at a step, encoded into the trace's buffer `out`,
+   and kept in `kept` if not NULL. */
 static void
-record_variable(TraceWriter *w, JsonBuffer *out, Py_ssize_t varname_id, PyObject *value)
+record_variable(TraceWriter *w, JsonBuffer *out, Py_ssize_t varname_id, PyObject *value,
+                KeptValueEvent *kept)
 {
+    /* Merged I/O text would go out first, within the event's bytes. */
+    if (w->pending_io_kind >= 0) {
+        kept = NULL;
+    }
     tw_value_begin(w, varname_id);
     encode_value(w, out, value);
-    tw_value_end(w);
+    tw_value_finish(w);
+    if (kept != NULL) {
+        kept_event_take(w, kept, value);
+    }
+    tw_value_done(w);
 }
 
 /* A step for the line starting at code unit `unit`. */
@@ -233,10 +246,17 @@ record_step(ThreadRecording *tr, _PyInterpreterFrame *frame, CodeInfo *info,
     TraceWriter *w = &tr->writer;
     tw_step(w, code_path_id(tr, info, code), line);
     OpenFrame *of = open_frame(tr, frame);
+    KeptValueEvent *kept = NULL;
     if (of != NULL) {
         of->previous_step = of->step;
         of->step = w->steps - 1;
         of->line_unit = unit;
+        if (++of->line_steps >= 3) {
+            if (of->kept.count != code->co_nlocalsplus) {
+                kept_events_reset(&of->kept, code->co_nlocalsplus);
+            }
+            kept = of->kept.count > 0 ? of->kept.locals : NULL;
+        }
     }
     /* The variables share a group: a container several of them show (a
        loop's item and its list, say) is checked for changes once. */
@@ -248,7 +268,7 @@ record_step(ThreadRecording *tr, _PyInterpreterFrame *frame, CodeInfo *info,
         PyObject *name, *value;
         while (PyDict_Next(ns, &pos, &name, &value)) {
             if (namespace_entry_is_shown(name, value)) {
-                record_variable(w, out, tw_varname_id(w, name), value);
+                record_variable(w, out, tw_varname_id(w, name), value, NULL);
             }
         }
     }
@@ -256,10 +276,13 @@ record_step(ThreadRecording *tr, _PyInterpreterFrame *frame, CodeInfo *info,
         Py_ssize_t *ids = slot_varname_ids(info, code);
         for (int i = 0; ids != NULL && i < code->co_nlocalsplus; i++) {
             PyObject *value;
-            if (ids[i] != VARNAME_NOT_SHOWN && (value = frame_slot_value(frame, i)) != NULL) {
-                Py_ssize_t id = ids[i] >= 0 ? ids[i] : slot_varname_id(tr, info, code, i);
-                record_variable(w, out, id, value);
+            if (ids[i] == VARNAME_NOT_SHOWN || (value = frame_slot_value(frame, i)) == NULL ||
+                (kept != NULL && kept_event_put(w, &kept[i], value)))
+            {
+                continue;
             }
+            Py_ssize_t id = ids[i] >= 0 ? ids[i] : slot_varname_id(tr, info, code, i);
+            record_variable(w, out, id, value, kept != NULL ? &kept[i] : NULL);
         }
     }
     encode_group_end(w);
@@ -279,6 +302,7 @@ record_exit(ThreadRecording *tr, _PyInterpreterFrame *frame, PyObject *value)
     encode_value(&tr->writer, scratch, value);
     tw_return(&tr->writer, scratch->data, scratch->len);
     tr->depth--;
+    kept_events_release(&tr->open_frames[tr->depth].kept);
 }
 
 static int

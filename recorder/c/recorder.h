@@ -9,6 +9,7 @@
 
 #include "trace_writer.h"
 #include "extension_writer.h"
+#include "kept_value_events.h"
 #include "pycore_frame.h"         // _PyInterpreterFrame
 
 /* sys.monitoring tool id used by the recorder (ids 3 and 4 are unassigned
@@ -23,6 +24,11 @@ typedef struct {
        instruction belongs to the step before. */
     long long previous_step;
     int line_unit;
+    int line_steps;             /* steps on its lines so far */
+    /* Kept from the frame's last step, from its third on (most frames
+       run two or three lines, and only a loop passes a line again); the
+       memory stays with the entry for the next frame at this depth. */
+    KeptValueEvents kept;
 } OpenFrame;
 
 typedef struct {

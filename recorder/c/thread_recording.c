@@ -112,6 +112,7 @@ thread_recording_close_open_calls(ThreadRecording *tr)
         scratch->len = 0;
         encode_value(w, scratch, Py_None);
         tw_return(w, scratch->data, scratch->len);
+        kept_events_release(&tr->open_frames[tr->depth - 1].kept);
     }
 }
 
@@ -119,6 +120,9 @@ static void
 free_thread(ThreadRecording *tr)
 {
     jb_free(&tr->scratch);
+    for (Py_ssize_t i = 0; i < tr->open_frames_capacity; i++) {
+        kept_events_free(&tr->open_frames[i].kept);
+    }
     PyMem_Free(tr->open_frames);
     PyMem_Free(tr->arg_ids);
     PyMem_Free(tr->arg_offsets);

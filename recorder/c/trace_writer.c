@@ -630,6 +630,7 @@ tw_put_events_before_value(TraceWriter *w)
     memmove(event + before->len, event, event_len);
     memcpy(event, before->data, before->len);
     out->len += before->len;
+    w->value_event_start += before->len;
     out->failed |= before->failed;
     before->len = 0;
     before->failed = 0;

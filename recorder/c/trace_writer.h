@@ -273,7 +273,8 @@ typedef struct {
 
     JsonBuffer text;             /* value_encoder.c's plain-text scratch */
     int value_open;              /* between tw_value_begin() and _end() */
-    size_t value_event_start;    /* where that Value event begins */
+    size_t value_event_start;    /* where that Value event begins (in
+                                    JSON, with the separator before it) */
     size_t value_start;          /* and its record */
     JsonBuffer events_before_value;  /* events met while encoding it */
 
@@ -387,8 +388,10 @@ tw_value_begin(TraceWriter *w, Py_ssize_t varname_id)
     w->value_open = 1;
 }
 
+/* End the Value event: from w->value_event_start on, the buffer then
+   holds it whole, until tw_value_done() lets the buffer be handed over. */
 static inline void
-tw_value_end(TraceWriter *w)
+tw_value_finish(TraceWriter *w)
 {
     JsonBuffer *out = &w->stream.out;
     w->value_open = 0;
@@ -401,7 +404,35 @@ tw_value_end(TraceWriter *w)
     if (w->events_before_value.len > 0) {
         tw_put_events_before_value(w);
     }
+}
+
+static inline void
+tw_value_done(TraceWriter *w)
+{
     stream_event_done(&w->stream);
+}
+
+static inline void
+tw_value_end(TraceWriter *w)
+{
+    tw_value_finish(w);
+    tw_value_done(w);
+}
+
+/* Write again an event written earlier (its bytes as they were); 0, with
+   nothing written, where merged I/O text must go first. */
+static inline int
+tw_copy_event(TraceWriter *w, const char *event, size_t len)
+{
+    JsonBuffer *out = &w->stream.out;
+    if (w->pending_io_kind >= 0 || (out->len + len > out->cap && jb_reserve(out, len) < 0)) {
+        return 0;
+    }
+    memcpy(out->data + out->len, event, len);
+    out->len += len;
+    w->events++;
+    stream_event_done(&w->stream);
+    return 1;
 }
 /* args[i] is an encoded ValueRecord of arg_value_lens[i] bytes. */
 void tw_call(TraceWriter *w, Py_ssize_t function_id, Py_ssize_t nargs,

@@ -36,15 +36,6 @@ value_encoder_set_node_limit(Py_ssize_t nodes)
     node_limit = nodes;
 }
 
-/* Values whose record depends on nothing but their identity. */
-static int
-is_immutable_scalar(PyObject *obj)
-{
-    PyTypeObject *tp = Py_TYPE(obj);
-    return tp == &PyLong_Type || tp == &PyFloat_Type || tp == &PyUnicode_Type ||
-           obj == Py_None || tp == &PyBool_Type || tp == &PyBytes_Type;
-}
-
 /* How a container's part of the size limit goes to its elements: one value
    to each leaf, and to each other element an even share (rounded up) of
    what the leaves leave; an element that uses less than its share leaves
@@ -922,7 +913,7 @@ encode_flat_instance(Encoder *e, PyObject *obj)
     for (int i = 0; i < count; i++) {
         PyObject *value = values->values[order[i]];
         /* A deleted attribute leaves a hole: the general path skips it. */
-        if (value == NULL || !is_immutable_scalar(value)) {
+        if (value == NULL || !value_is_immutable_scalar(value)) {
             return 0;
         }
     }
@@ -1230,7 +1221,7 @@ put_cached_record(Encoder *e, ContainerCacheEntry *entry, PyObject *obj)
 static int
 keep_child(Encoder *e, CachedChild *child, PyObject *obj)
 {
-    if (is_immutable_scalar(obj)) {
+    if (value_is_immutable_scalar(obj)) {
         *child = (CachedChild){Py_NewRef(obj), 0};
         return 1;
     }
@@ -1268,7 +1259,7 @@ remember_container_record(Encoder *e, ContainerCacheEntry *entry, PyObject *obj,
     }
     for (Py_ssize_t i = 0; i < n; i++) {
         /* A dict's version tag stands for its scalars. */
-        if (kind == CONTAINER_DICT && is_immutable_scalar(children[i])) {
+        if (kind == CONTAINER_DICT && value_is_immutable_scalar(children[i])) {
             continue;
         }
         if (!keep_child(e, &entry->children[entry->nchildren], children[i])) {

@@ -26,6 +26,15 @@
 #define VALUE_DEFAULT_NODES 1000
 #define VALUE_MAX_NODES 100000000
 
+/* Values whose record depends on nothing but their identity. */
+static inline int
+value_is_immutable_scalar(PyObject *obj)
+{
+    PyTypeObject *tp = Py_TYPE(obj);
+    return tp == &PyLong_Type || tp == &PyFloat_Type || tp == &PyUnicode_Type ||
+           obj == Py_None || tp == &PyBool_Type || tp == &PyBytes_Type;
+}
+
 /* Set the size limit of the values encoded from now on. */
 void value_encoder_set_node_limit(Py_ssize_t nodes);
 
