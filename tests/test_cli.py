@@ -248,6 +248,6 @@ def test_ctrl_c_interrupts_a_recorded_program(python_ct, tmp_path):
     assert process.returncode == -signal.SIGINT
     assert "KeyboardInterrupt" in stderr
     trace = checked_trace(folder, process)
-    assert trace.steps[-1].line == 8
+    assert trace.steps[-1].line == 9
     metadata = json.loads((folder / "trace_metadata.json").read_text())
     assert metadata["exit_status"] == {"code": 128 + signal.SIGINT}

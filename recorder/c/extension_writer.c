@@ -43,7 +43,13 @@ ext_begin(ExtensionWriter *x, const char *tag, long long step)
     JB_LITERAL(out, "[\"");
     jb_put(out, tag, strlen(tag));
     JB_LITERAL(out, "\",");
-    jb_int(out, step);
+    if (step != x->step || x->step_len == 0) {
+        JsonBuffer text = {.data = x->step_text, .cap = sizeof(x->step_text)};
+        jb_int(&text, step);
+        x->step = step;
+        x->step_len = (int)text.len;
+    }
+    jb_put_small(out, x->step_text, (size_t)x->step_len);
 }
 
 void

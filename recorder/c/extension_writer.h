@@ -18,6 +18,11 @@ typedef struct {
     OutputStream stream;
     long long records;
     int next_site;
+    /* The step the last record began with, as text: a step's records
+       mostly come in a row. */
+    long long step;
+    char step_text[64];          /* read 64 bytes at a time */
+    int step_len;
 } ExtensionWriter;
 
 /* Create the extension file in `folder`, compressed or not; remove the

@@ -14,6 +14,8 @@
 
 #include "float_repr.h"
 
+#include "decimal_digits.h"
+
 #include <stdint.h>
 #include <string.h>
 
@@ -36,19 +38,12 @@ static const u128 POW10[MAX_FRACTION_DIGITS + 1] = {
 static char *
 put_digits(char *p, uint64_t n, int width)
 {
-    char digits[24];
-    int count = 0;
-    do {
-        digits[count++] = (char)('0' + n % 10);
-        n /= 10;
-    } while (n != 0);
-    while (count < width) {
-        digits[count++] = '0';
+    int count = decimal_digit_count(n);
+    if (count < width) {
+        count = width;
     }
-    while (count > 0) {
-        *p++ = digits[--count];
-    }
-    return p;
+    write_decimal_digits(p, n, count);
+    return p + count;
 }
 
 int

@@ -2,6 +2,8 @@
 
 #include "json_buffer.h"
 
+#include "decimal_digits.h"
+
 void
 jb_free(JsonBuffer *b)
 {
@@ -37,38 +39,24 @@ jb_reserve(JsonBuffer *b, size_t extra)
 void
 jb_int(JsonBuffer *b, long long v)
 {
-    /* Written by hand, two digits at a time, straight into the buffer:
-       snprintf() was the recorder's top cost. */
-    static const char PAIRS[] =
-        "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
-        "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
-        "8081828384858687888990919293949596979899";
+    /* Written by hand, straight into the buffer: snprintf() was the
+       recorder's top cost. */
     if (b->len + 20 > b->cap && jb_reserve(b, 20) < 0) {
+        return;
+    }
+    if (v >= 0 && v < 10) {
+        b->data[b->len++] = (char)('0' + v);
         return;
     }
     unsigned long long magnitude = v < 0 ? 0ULL - (unsigned long long)v
                                          : (unsigned long long)v;
-    int count = 1;
-    for (unsigned long long rest = magnitude; rest >= 10; rest /= 10) {
-        count++;
-    }
-    char *start = b->data + b->len;
+    char *p = b->data + b->len;
     if (v < 0) {
-        *start++ = '-';
+        *p++ = '-';
     }
-    char *p = start + count;
-    b->len = (size_t)(p - b->data);
-    while (magnitude >= 100) {
-        p -= 2;
-        memcpy(p, PAIRS + 2 * (magnitude % 100), 2);
-        magnitude /= 100;
-    }
-    if (magnitude >= 10) {
-        memcpy(p - 2, PAIRS + 2 * magnitude, 2);
-    }
-    else {
-        p[-1] = (char)('0' + magnitude);
-    }
+    int count = decimal_digit_count(magnitude);
+    write_decimal_digits(p, magnitude, count);
+    b->len = (size_t)(p + count - b->data);
 }
 
 static const char HEX[] = "0123456789abcdef";

@@ -183,9 +183,12 @@ typedef struct {
    (held, so no other object can take its address) or a container whose
    own entry still holds the record copied into this one (by its stamp).
    A dict's version tag, which every change renews and no other dict ever
-   had, stands for its children: only those that are containers are kept.  The container itself is not kept alive
-   (its elements may become objects whose finalizers must run when the
-   program drops it): its address is compared, never dereferenced. */
+   had, stands for its children: only those that are containers are kept.
+   The container itself is not kept alive (its elements may become objects
+   whose finalizers must run when the program drops it): its address is
+   compared, never dereferenced.  Only records with no cut and no cycle
+   marker are kept (those depend on where the container is met), and they
+   are copied only where the limits would not cut them either. */
 #define CONTAINER_CACHE_BITS 10
 #define CONTAINER_CACHE_SIZE (1 << CONTAINER_CACHE_BITS)
 /* Larger records are encoded again: the cache's memory stays bounded. */
