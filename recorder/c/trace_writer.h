@@ -212,6 +212,7 @@ typedef struct {
     CachedChild *children;
     Py_ssize_t nchildren;
     Py_ssize_t children_cap;
+    Py_ssize_t inner;            /* children that are containers */
     int height;                  /* nesting levels below the record's own */
     Py_ssize_t nodes;            /* values the record counts */
     Py_ssize_t need;             /* a size limit under which it is whole */
@@ -228,6 +229,7 @@ container_entry_clear(ContainerCacheEntry *entry)
         }
     }
     entry->nchildren = 0;
+    entry->inner = 0;
     entry->container = NULL;
 }
 

@@ -1181,7 +1181,7 @@ cached_record_is_current(Encoder *e, ContainerCacheEntry *entry, PyObject *obj)
     }
     /* The children are the ones kept, so alive.  A child's stamp is older
        than its holder's: the check ends. */
-    for (Py_ssize_t i = 0; i < entry->nchildren; i++) {
+    for (Py_ssize_t i = 0; entry->inner > 0 && i < entry->nchildren; i++) {
         const CachedChild *child = &entry->children[i];
         if (child->stamp == 0) {
             continue;
@@ -1266,6 +1266,7 @@ remember_container_record(Encoder *e, ContainerCacheEntry *entry, PyObject *obj,
             container_entry_clear(entry);
             return;
         }
+        entry->inner += entry->children[entry->nchildren].stamp != 0;
         entry->nchildren++;
     }
     if (keep_record(e, start, &entry->record) < 0 ||
