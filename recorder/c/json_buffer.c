@@ -61,6 +61,13 @@ jb_int(JsonBuffer *b, long long v)
 
 static const char HEX[] = "0123456789abcdef";
 
+/* Whether an ASCII character is written escaped in a JSON string body. */
+static inline int
+needs_escape(unsigned char c)
+{
+    return c < 0x20 || c == '"' || c == '\\' || c == 0x7f;
+}
+
 /* Escape one ASCII character for a JSON string body. */
 static inline void
 put_ascii_escaped(JsonBuffer *b, unsigned char c)
@@ -72,7 +79,7 @@ put_ascii_escaped(JsonBuffer *b, unsigned char c)
     case '\r': JB_LITERAL(b, "\\r"); return;
     case '\t': JB_LITERAL(b, "\\t"); return;
     default:
-        if (c < 0x20 || c == 0x7f) {
+        if (needs_escape(c)) {
             char esc[6] = {'\\', 'u', '0', '0', HEX[c >> 4], HEX[c & 15]};
             jb_put(b, esc, 6);
         }
@@ -93,7 +100,7 @@ jb_utf8_body(JsonBuffer *b, const char *s, size_t n)
     size_t run = 0;
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
-        if (c < 0x20 || c == '"' || c == '\\' || c == 0x7f) {
+        if (needs_escape(c)) {
             jb_put(b, s + run, i - run);
             put_ascii_escaped(b, c);
             run = i + 1;

@@ -174,12 +174,9 @@ clear_tables(TraceWriter *w)
     w->containers = NULL;
     for (int i = 0; i < SLOT_LAYOUT_CACHE_SIZE; i++) {
         SlotLayoutEntry *entry = &w->slot_layouts[i];
-        for (Py_ssize_t f = 0; f < entry->count; f++) {
-            Py_DECREF(entry->fields[f].name);
-        }
+        slot_layout_clear(entry);
         PyMem_RawFree(entry->fields);
         entry->fields = NULL;
-        entry->count = 0;
         entry->type = NULL;
     }
     Py_CLEAR(w->path_ids);

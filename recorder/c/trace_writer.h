@@ -147,6 +147,16 @@ typedef struct {
     SlotField *fields;
 } SlotLayoutEntry;
 
+/* Drop the names `entry` holds, keeping its memory for the next class. */
+static inline void
+slot_layout_clear(SlotLayoutEntry *entry)
+{
+    for (Py_ssize_t i = 0; i < entry->count; i++) {
+        Py_DECREF(entry->fields[i].name);
+    }
+    entry->count = 0;
+}
+
 /* The id of the Type named after a class that is not a builtin (a
    subclass of a builtin, or a class whose instances show as opaque), by
    the class and the TypeKind. */

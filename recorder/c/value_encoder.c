@@ -634,10 +634,7 @@ is_dunder(const char *name)
 static void
 find_slot_fields(SlotLayoutEntry *entry, PyTypeObject *tp)
 {
-    for (Py_ssize_t i = 0; i < entry->count; i++) {
-        Py_DECREF(entry->fields[i].name);
-    }
-    entry->count = 0;
+    slot_layout_clear(entry);
     PyObject *mro = tp->tp_mro;
     for (Py_ssize_t i = mro == NULL ? -1 : PyTuple_GET_SIZE(mro) - 1; i >= 0; i--) {
         PyTypeObject *base = (PyTypeObject *)PyTuple_GET_ITEM(mro, i);
