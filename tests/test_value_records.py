@@ -21,30 +21,41 @@ CHANGING = {
     "mutated_containers.py": {"xs": 13, "counts": 18, "pair": 7, "words": 11,
                               "total": 3001, "wave": 3000},
     "nested_mutations.py": {"points": 27, "grid": 25, "pair": 35, "bag": 20},
+    "cut_mutations.py": {"deep": 23, "ring": 26, "chain": 16},
 }
 
 # Run by the stock interpreter: the locals of main() at each of its line
 # events, in the form trace_model.decode gives them (floats as their repr,
 # a dict as its (key, value) pairs).
 ORACLE = r"""
-import json, sys
+import json, sys, types
 
-def plain(value):
+def plain(value, depth=0, path=()):
     if isinstance(value, float):
         return {"raw": repr(value)}
+    if isinstance(value, types.FunctionType):
+        return {"raw": "<function %%s>" %% value.__qualname__}
+    if isinstance(value, (dict, list, tuple)) or hasattr(type(value), "__slots__") \
+            or hasattr(value, "__dict__"):
+        # The recorder's nesting limit, and its marker of a cycle.
+        if id(value) in path:
+            return {"raw": "<cycle>"}
+        if depth >= 6:
+            return {"raw": "\u2026"}
+        depth, path = depth + 1, path + (id(value),)
     if isinstance(value, dict):
-        return [[plain(k), plain(v)] for k, v in value.items()]
+        return [[plain(k, depth, path), plain(v, depth, path)] for k, v in value.items()]
     if isinstance(value, (list, tuple)):
-        return [plain(v) for v in value]
+        return [plain(v, depth, path) for v in value]
     if hasattr(type(value), "__slots__") or hasattr(value, "__dict__"):
         cls = type(value)
         fields = {"__type__": cls.__module__ + "." + cls.__qualname__}
         for base in reversed(cls.__mro__):
             for name in base.__dict__.get("__slots__", ()):
                 if hasattr(value, name):
-                    fields[name] = plain(getattr(value, name))
+                    fields[name] = plain(getattr(value, name), depth, path)
         for name, field in getattr(value, "__dict__", {}).items():
-            fields[name] = plain(field)
+            fields[name] = plain(field, depth, path)
         return fields
     return value
 
