@@ -1133,6 +1133,41 @@ record_children(Encoder *e, PyObject *obj, ContainerKind kind, Fields *scratch,
     return *size > VALUE_MAX_ITEMS ? VALUE_MAX_ITEMS : *size;
 }
 
+/* Whether instance `obj` has the fields `entry` keeps, if its attributes
+   are stored inline (-1 if not): the fields collect_fields() would list,
+   compared as they are read, with no list of them made. */
+static int
+inline_fields_unchanged(const ContainerCacheEntry *entry, PyObject *obj)
+{
+    PyTypeObject *tp = Py_TYPE(obj);
+    if (!(tp->tp_flags & Py_TPFLAGS_INLINE_VALUES) || _PyObject_GetManagedDict(obj) != NULL) {
+        return -1;
+    }
+    PyDictValues *values = _PyObject_InlineValues(obj);
+    if (!values->valid) {
+        return -1;
+    }
+    PyDictKeysObject *keys = ((PyHeapTypeObject *)tp)->ht_cached_keys;
+    const uint8_t *order = get_insertion_order_array(values);
+    const CachedChild *kept = entry->children;
+    Py_ssize_t n = 0;
+    for (int i = 0; i < values->size; i++) {
+        int ix = order[i];
+        PyObject *value = values->values[ix];
+        if (value == NULL) {
+            continue;
+        }
+        if (n + 2 > entry->nchildren || kept[n].obj != DK_UNICODE_ENTRIES(keys)[ix].me_key ||
+            kept[n + 1].obj != value)
+        {
+            return 0;
+        }
+        n += 2;
+    }
+    /* Inline attributes are too few for the item limit to hide any. */
+    return n == entry->nchildren && entry->size == 0;
+}
+
 /* Whether `obj` has the children `entry` keeps.  A dict's version tag
    stands for its keys and values (the entry keeps only those that are
    containers). */
@@ -1141,6 +1176,12 @@ children_unchanged(Encoder *e, const ContainerCacheEntry *entry, PyObject *obj)
 {
     if (entry->kind == CONTAINER_DICT) {
         return entry->dict_version == ((PyDictObject *)obj)->ma_version_tag;
+    }
+    if (entry->kind == CONTAINER_INSTANCE) {
+        int same = inline_fields_unchanged(entry, obj);
+        if (same >= 0) {
+            return same;
+        }
     }
     Fields scratch;             /* not zero-filled */
     PyObject *const *children;
