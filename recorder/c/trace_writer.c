@@ -143,11 +143,7 @@ static void
 clear_tables(TraceWriter *w)
 {
     for (int i = 0; i < STRUCT_TYPE_CACHE_SIZE; i++) {
-        StructTypeEntry *entry = &w->struct_types[i];
-        for (Py_ssize_t f = 0; entry->cls.type != NULL && f < entry->count; f++) {
-            Py_DECREF(entry->names[f]);
-        }
-        class_key_clear(&entry->cls);
+        struct_type_clear(&w->struct_types[i]);
     }
     for (int i = 0; i < INLINE_LAYOUT_CACHE_SIZE; i++) {
         class_key_clear(&w->inline_layouts[i].cls);
@@ -172,6 +168,13 @@ clear_tables(TraceWriter *w)
     }
     PyMem_RawFree(w->containers);
     w->containers = NULL;
+    for (int i = 0; w->cut_records != NULL && i < CUT_RECORD_CACHE_SIZE; i++) {
+        record_log_free(&w->cut_records[i].log);
+        jb_free(&w->cut_records[i].record);
+    }
+    PyMem_RawFree(w->cut_records);
+    w->cut_records = NULL;
+    record_log_free(&w->cut_log);
     for (int i = 0; i < SLOT_LAYOUT_CACHE_SIZE; i++) {
         SlotLayoutEntry *entry = &w->slot_layouts[i];
         slot_layout_clear(entry);

@@ -106,8 +106,10 @@ class_key_clear(ClassKey *key)
 }
 
 /* A Struct type the writer interned, by its class and its field names
-   (held, so none can be replaced by another at the same address). */
-#define STRUCT_TYPE_CACHE_SIZE 64
+   (held, so none can be replaced by another at the same address).  Sets
+   of two, the latest first, as for the inline layouts below. */
+#define STRUCT_TYPE_SET_BITS 6
+#define STRUCT_TYPE_CACHE_SIZE (2 << STRUCT_TYPE_SET_BITS)
 #define STRUCT_TYPE_CACHE_FIELDS 8
 typedef struct {
     ClassKey cls;                /* cls.type NULL: empty */
@@ -117,11 +119,23 @@ typedef struct {
     Py_ssize_t id;
 } StructTypeEntry;
 
+static inline void
+struct_type_clear(StructTypeEntry *entry)
+{
+    for (Py_ssize_t i = 0; entry->cls.type != NULL && i < entry->count; i++) {
+        Py_DECREF(entry->names[i]);
+    }
+    class_key_clear(&entry->cls);
+}
+
 /* The Struct type of instances whose attributes are stored inline, by
    their class and the indexes into the class's shared keys that they use,
    in order: the keys of a class are only ever added to, so the indexes
-   name the fields. */
-#define INLINE_LAYOUT_CACHE_SIZE 64
+   name the fields.  Sets of two, the latest layout first: a program's
+   classes are few, but with one entry per address hash, two of them that
+   share it (even odds among a dozen classes) miss at every instance. */
+#define INLINE_LAYOUT_SET_BITS 7
+#define INLINE_LAYOUT_CACHE_SIZE (2 << INLINE_LAYOUT_SET_BITS)
 #define INLINE_LAYOUT_FIELDS 16
 typedef struct {
     ClassKey cls;                /* cls.type NULL: empty */
@@ -243,6 +257,60 @@ container_entry_clear(ContainerCacheEntry *entry)
     entry->container = NULL;
 }
 
+/* The record of a variable's value that the limits cut or that shows a
+   cycle (so no container entry above holds it: where a container is met
+   decides its markers), with a log of what the record was made from:
+   each container the encoder met in it, logged after its own elements,
+   either by the stamp of the container entry its record came from, or by
+   its class and children as that entry would keep them (a dict by its
+   version tag; a scalar child held, any other with its class's version
+   tag).  The value's record is the same while each of them is
+   (value_encoder.c).  Read from the end, a container comes before its
+   elements, which its children being the same keeps alive: no address
+   in the log is dereferenced unless it is known to be live. */
+#define CUT_RECORD_CACHE_BITS 8
+#define CUT_RECORD_CACHE_SIZE (1 << CUT_RECORD_CACHE_BITS)
+#define CUT_RECORD_MAX_LOG 2048       /* words */
+typedef struct {
+    uintptr_t *words;            /* blocks, each followed by its length */
+    Py_ssize_t len;
+    Py_ssize_t cap;
+    PyObject **held;             /* scalar children and class names */
+    Py_ssize_t nheld;
+    Py_ssize_t held_cap;
+} RecordLog;
+
+typedef struct {
+    const void *root;            /* the value; compared, never dereferenced
+                                    unless it is the value encoded now */
+    uint8_t cbor;
+    uint8_t state;               /* value_encoder.c's CutRecordState */
+    uint64_t verified;           /* as in ContainerCacheEntry */
+    uint64_t refuted;
+    RecordLog log;
+    JsonBuffer record;
+} CutRecordEntry;
+
+/* Drop the log's contents from word `len` and held object `nheld` on,
+   keeping its memory. */
+static inline void
+record_log_truncate(RecordLog *log, Py_ssize_t len, Py_ssize_t nheld)
+{
+    while (log->nheld > nheld) {
+        Py_DECREF(log->held[--log->nheld]);
+    }
+    log->len = len;
+}
+
+static inline void
+record_log_free(RecordLog *log)
+{
+    record_log_truncate(log, 0, 0);
+    PyMem_RawFree(log->words);
+    PyMem_RawFree(log->held);
+    *log = (RecordLog){0};
+}
+
 /* The encoded ValueRecord of a float seen recently, by its bits and the
    encoding: a float a variable or a list keeps from step to step is
    converted to text once and then copied.  Two-way sets: with one way,
@@ -281,6 +349,8 @@ typedef struct {
     StrCacheEntry strs[STR_CACHE_SIZE];
     FloatRecordEntry *floats;    /* FLOAT_RECORD_CACHE_SIZE, or NULL */
     ContainerCacheEntry *containers; /* CONTAINER_CACHE_SIZE, or NULL */
+    CutRecordEntry *cut_records; /* CUT_RECORD_CACHE_SIZE, or NULL */
+    RecordLog cut_log;           /* the log of the value being encoded */
     uint64_t record_stamps;      /* stamps given to container records */
     uint64_t encoding;           /* the current encoding: one value, or a
                                     group of them */

@@ -26,6 +26,8 @@ typedef struct {
                                                size limit it is whole under */
     int deepest;                            /* depth of the deepest container
                                                encoded (since reset) */
+    int logging;                            /* the writer's cut_log is being
+                                               made, for the value encoded */
 } Encoder;
 
 static Py_ssize_t node_limit = VALUE_DEFAULT_NODES;
@@ -750,19 +752,24 @@ struct_type_entry(TraceWriter *w, PyTypeObject *tp, const Fields *f)
     for (Py_ssize_t i = 0; i < f->count; i++) {
         hash = hash * 31 + (uintptr_t)FIELD_NAME(f, i);
     }
-    StructTypeEntry *entry = &w->struct_types[(hash >> 4) % STRUCT_TYPE_CACHE_SIZE];
-    int same = class_key_is(&entry->cls, tp) && entry->count == f->count &&
-               entry->hidden == f->hidden;
-    for (Py_ssize_t i = 0; same && i < f->count; i++) {
-        same = entry->names[i] == FIELD_NAME(f, i);
-    }
-    if (!same && entry->cls.type != NULL) {
-        for (Py_ssize_t i = 0; i < entry->count; i++) {
-            Py_DECREF(entry->names[i]);
+    uint64_t mixed = (uint64_t)(hash >> 4) * UINT64_C(0x9E3779B97F4A7C15);
+    StructTypeEntry *set = &w->struct_types[2 * (mixed >> (64 - STRUCT_TYPE_SET_BITS))];
+    for (int way = 0; way < 2; way++) {
+        StructTypeEntry *entry = &set[way];
+        int same = class_key_is(&entry->cls, tp) && entry->count == f->count &&
+                   entry->hidden == f->hidden;
+        for (Py_ssize_t i = 0; same && i < f->count; i++) {
+            same = entry->names[i] == FIELD_NAME(f, i);
         }
-        class_key_clear(&entry->cls);
+        if (same) {
+            return entry;
+        }
     }
-    return entry;
+    /* The first way is emptied for it; what it held moves to the second. */
+    struct_type_clear(&set[1]);
+    set[1] = set[0];
+    set[0].cls = (ClassKey){0};
+    return &set[0];
 }
 
 static void
@@ -862,29 +869,48 @@ encode_instance(Encoder *e, PyObject *obj)
     put_instance_fields(e, Py_TYPE(obj), &fields);
 }
 
+static int
+inline_layout_is(const InlineLayoutEntry *entry, PyTypeObject *tp, const uint8_t *order,
+                 int count)
+{
+    if (!class_key_is(&entry->cls, tp) || entry->count != count) {
+        return 0;
+    }
+    /* A few bytes: a loop is cheaper than a call to memcmp(). */
+    for (int i = 0; i < count; i++) {
+        if (entry->order[i] != order[i]) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
 /* The Struct type of an instance whose attributes are stored inline, at
    these indexes of its class's shared keys. */
 static Py_ssize_t
 inline_layout_type_id(Encoder *e, PyObject *obj, const uint8_t *order, int count)
 {
     PyTypeObject *tp = Py_TYPE(obj);
-    InlineLayoutEntry *cached = &e->w->inline_layouts[((uintptr_t)tp >> 4) %
-                                                      INLINE_LAYOUT_CACHE_SIZE];
-    int same = class_key_is(&cached->cls, tp) && cached->count == count;
-    /* A few bytes: a loop is cheaper than a call to memcmp(). */
-    for (int i = 0; same && i < count; i++) {
-        same = cached->order[i] == order[i];
+    uint64_t hash = (uint64_t)((uintptr_t)tp >> 4) * UINT64_C(0x9E3779B97F4A7C15);
+    InlineLayoutEntry *set = &e->w->inline_layouts[2 * (hash >> (64 - INLINE_LAYOUT_SET_BITS))];
+    if (inline_layout_is(&set[0], tp, order, count)) {
+        return set[0].id;
     }
-    if (same) {
-        return cached->id;
+    if (inline_layout_is(&set[1], tp, order, count)) {
+        return set[1].id;
     }
     Fields fields;              /* not zero-filled */
     collect_fields(e, &fields, obj);
     Py_ssize_t id = instance_type_id(e, tp, &fields);
-    if (id >= 0 && count <= INLINE_LAYOUT_FIELDS && class_key_set(&cached->cls, tp) == 0) {
-        memcpy(cached->order, order, (size_t)count);
-        cached->count = count;
-        cached->id = id;
+    if (id >= 0 && count <= INLINE_LAYOUT_FIELDS) {
+        class_key_clear(&set[1].cls);
+        set[1] = set[0];
+        set[0].cls = (ClassKey){0};     /* its name went with the copy */
+        if (class_key_set(&set[0].cls, tp) == 0) {
+            memcpy(set[0].order, order, (size_t)count);
+            set[0].count = count;
+            set[0].id = id;
+        }
     }
     return id;
 }
@@ -1080,14 +1106,13 @@ cache_slot(TraceWriter *w, const PyObject *obj, int cbor)
 }
 
 /* The record cache's entry for `obj`, or NULL if its record is not kept:
-   sets (no version to check their elements by), and subclasses of list,
-   tuple and dict, and split dicts. */
+   sets (no version to check their elements by), subclasses of dict, and
+   split dicts. */
 static ContainerCacheEntry *
 container_cache_entry(Encoder *e, PyObject *obj, ContainerKind kind)
 {
-    int cacheable = kind == CONTAINER_INSTANCE ||
-                    (kind == CONTAINER_LIST && Py_IS_TYPE(obj, &PyList_Type)) ||
-                    (kind == CONTAINER_TUPLE && Py_IS_TYPE(obj, &PyTuple_Type)) ||
+    int cacheable = kind == CONTAINER_INSTANCE || kind == CONTAINER_LIST ||
+                    kind == CONTAINER_TUPLE ||
                     (kind == CONTAINER_DICT && Py_IS_TYPE(obj, &PyDict_Type) &&
                      ((PyDictObject *)obj)->ma_values == NULL);
     return cacheable ? cache_slot(e->w, obj, e->cbor) : NULL;
@@ -1326,6 +1351,317 @@ remember_container_record(Encoder *e, ContainerCacheEntry *entry, PyObject *obj,
     entry->need = e->need;
 }
 
+/* Whether `tp` is a class defined in Python whose instances are laid out
+   as object's are: then no builtin kind below applies (a subclass of
+   float or module, say, would have that type as its best base), and the
+   subtype checks they need are skipped. */
+static int
+is_plain_instance(PyTypeObject *tp)
+{
+    if (!(tp->tp_flags & Py_TPFLAGS_HEAPTYPE) ||
+        (tp->tp_flags & (Py_TPFLAGS_BASE_EXC_SUBCLASS | Py_TPFLAGS_TYPE_SUBCLASS)))
+    {
+        return 0;
+    }
+    while (tp->tp_flags & Py_TPFLAGS_HEAPTYPE) {
+        tp = tp->tp_base;
+    }
+    return tp == &PyBaseObject_Type;
+}
+
+/* The log block of a container met with its record in a container
+   entry: the entry and its stamp. */
+#define LOGGED_ENTRY ((uintptr_t)-1)
+
+/* Room for `n` more words at the end of the log being made, or NULL, and
+   no log, if the log would grow past its limit or out of memory. */
+static uintptr_t *
+log_words(Encoder *e, Py_ssize_t n)
+{
+    RecordLog *log = &e->w->cut_log;
+    if (log->len + n > CUT_RECORD_MAX_LOG) {
+        e->logging = 0;
+        return NULL;
+    }
+    if (log->len + n > log->cap) {
+        Py_ssize_t cap = log->cap ? 2 * log->cap : 256;
+        while (cap < log->len + n) {
+            cap *= 2;
+        }
+        uintptr_t *grown = PyMem_RawRealloc(log->words, (size_t)cap * sizeof(uintptr_t));
+        if (grown == NULL) {
+            e->logging = 0;
+            return NULL;
+        }
+        log->words = grown;
+        log->cap = cap;
+    }
+    uintptr_t *at = &log->words[log->len];
+    log->len += n;
+    return at;
+}
+
+static int
+log_hold(Encoder *e, PyObject *obj)
+{
+    RecordLog *log = &e->w->cut_log;
+    if (log->nheld == log->held_cap) {
+        Py_ssize_t cap = log->held_cap ? 2 * log->held_cap : 64;
+        PyObject **grown = PyMem_RawRealloc(log->held, cap * sizeof(PyObject *));
+        if (grown == NULL) {
+            e->logging = 0;
+            return -1;
+        }
+        log->held = grown;
+        log->held_cap = cap;
+    }
+    log->held[log->nheld++] = Py_NewRef(obj);
+    return 0;
+}
+
+static void
+log_entry(Encoder *e, PyObject *obj, const ContainerCacheEntry *entry)
+{
+    uintptr_t *at = log_words(e, 5);
+    if (at != NULL) {
+        at[0] = (uintptr_t)obj;
+        at[1] = LOGGED_ENTRY;
+        at[2] = (uintptr_t)entry;
+        at[3] = (uintptr_t)entry->stamp;
+        at[4] = 4;
+    }
+}
+
+/* Whether `obj` is written by encode_container() with a record that
+   depends on nothing but its class and children: such a container is
+   logged wherever it is met (unless it is cut there, or is a cycle). */
+static int
+is_logged_container(TraceWriter *w, PyObject *obj)
+{
+    PyTypeObject *tp = Py_TYPE(obj);
+    return PyList_Check(obj) || PyTuple_Check(obj) || tp == &PyDict_Type ||
+           (is_plain_instance(tp) && instance_kind(w, tp) == CONTAINER_INSTANCE);
+}
+
+/* Log `obj` (after its elements): its class and its `n` children (`size`
+   as record_children() gives it), each either an immutable scalar, held,
+   or a container with its class's version tag.  That tag
+   is enough for an element the limits cut or a cycle: its record depends
+   on its class alone.  The block of an element encoded checks the rest.
+   Any other child ends the log: its record may change with nothing in
+   the log changed (a function is named by its mutable __qualname__). */
+static void
+log_children(Encoder *e, PyObject *obj, ContainerKind kind, PyObject *const *children,
+             Py_ssize_t n, Py_ssize_t size)
+{
+    PyTypeObject *tp = Py_TYPE(obj);
+    PyObject *qualname = class_qualname(tp);
+    if (!PyUnstable_Type_AssignVersionTag(tp) || (qualname != NULL && log_hold(e, qualname) < 0)) {
+        e->logging = 0;
+        return;
+    }
+    uintptr_t *at = log_words(e, 8 + 2 * n);
+    if (at == NULL) {
+        return;
+    }
+    at[0] = (uintptr_t)obj;
+    at[1] = (uintptr_t)kind;
+    at[2] = (uintptr_t)tp;
+    at[3] = tp->tp_version_tag;
+    at[4] = (uintptr_t)qualname;
+    at[5] = (uintptr_t)size;
+    at[6] = (uintptr_t)n;
+    at[7 + 2 * n] = (uintptr_t)(7 + 2 * n);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *child = children[i];
+        uintptr_t tag = 0;
+        if (!value_is_immutable_scalar(child)) {
+            if (!is_logged_container(e->w, child) ||
+                !PyUnstable_Type_AssignVersionTag(Py_TYPE(child)))
+            {
+                e->logging = 0;
+                return;
+            }
+            tag = Py_TYPE(child)->tp_version_tag;
+        }
+        else if (log_hold(e, child) < 0) {
+            return;
+        }
+        at[7 + 2 * i] = (uintptr_t)child;
+        at[8 + 2 * i] = tag;
+    }
+}
+
+/* Log dict `obj` by its version tag, which stands for its keys and
+   values: the dict holds them.  As in log_children(), a child that is
+   neither a scalar nor a container ends the log. */
+static void
+log_dict(Encoder *e, PyObject *obj)
+{
+    Py_ssize_t pos = 0, n = 0;
+    PyObject *key, *value;
+    while (n++ < VALUE_MAX_ITEMS && PyDict_Next(obj, &pos, &key, &value)) {
+        if ((!value_is_immutable_scalar(key) && !is_logged_container(e->w, key)) ||
+            (!value_is_immutable_scalar(value) && !is_logged_container(e->w, value)))
+        {
+            e->logging = 0;
+            return;
+        }
+    }
+    uintptr_t *at = log_words(e, 4);
+    if (at != NULL) {
+        at[0] = (uintptr_t)obj;
+        at[1] = CONTAINER_DICT;
+        at[2] = (uintptr_t)((PyDictObject *)obj)->ma_version_tag;
+        at[3] = 3;
+    }
+}
+
+/* Log `obj` by its children as the record cache finds them. */
+static void
+log_record_children(Encoder *e, PyObject *obj, ContainerKind kind)
+{
+    if (kind == CONTAINER_DICT) {
+        log_dict(e, obj);
+        return;
+    }
+    Fields scratch;             /* not zero-filled */
+    PyObject *const *children;
+    Py_ssize_t size;
+    Py_ssize_t n = record_children(e, obj, kind, &scratch, &children, &size);
+    log_children(e, obj, kind, children, n, size);
+}
+
+/* Whether the container a log block was made for, alive at `block[0]`,
+   is still as the block shows it. */
+static int
+logged_block_is_current(Encoder *e, const uintptr_t *block)
+{
+    PyObject *obj = (PyObject *)block[0];
+    uintptr_t kind = block[1];
+    if (kind == LOGGED_ENTRY) {
+        ContainerCacheEntry *entry = (ContainerCacheEntry *)block[2];
+        return entry->stamp == block[3] && cached_record_is_current(e, entry, obj);
+    }
+    if (kind == CONTAINER_DICT) {
+        return Py_IS_TYPE(obj, &PyDict_Type) &&
+               ((PyDictObject *)obj)->ma_version_tag == block[2];
+    }
+    /* The same class (so the same kind of container). */
+    PyTypeObject *tp = Py_TYPE(obj);
+    if ((uintptr_t)tp != block[2] || tp->tp_version_tag != block[3] ||
+        (uintptr_t)class_qualname(tp) != block[4])
+    {
+        return 0;
+    }
+    Fields scratch;             /* not zero-filled */
+    PyObject *const *children;
+    Py_ssize_t size;
+    Py_ssize_t n = record_children(e, obj, (ContainerKind)kind, &scratch, &children, &size);
+    if ((uintptr_t)size != block[5] || (uintptr_t)n != block[6]) {
+        return 0;
+    }
+    const uintptr_t *logged = &block[7];
+    for (Py_ssize_t i = 0; i < n; i++) {
+        /* A child the same as the logged one is alive: `obj` holds it. */
+        if ((uintptr_t)children[i] != logged[2 * i] ||
+            (logged[2 * i + 1] != 0 && Py_TYPE(children[i])->tp_version_tag != logged[2 * i + 1]))
+        {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* Whether `entry`'s record is the one its value has now.  Read from the
+   end, each block's container is alive: the value itself, or a child of
+   a container whose children were just found the same. */
+static int
+cut_record_is_current(Encoder *e, const CutRecordEntry *entry)
+{
+    const uintptr_t *words = entry->log.words;
+    Py_ssize_t end = entry->log.len;
+    while (end > 0) {
+        end -= (Py_ssize_t)words[end - 1] + 1;
+        if (!logged_block_is_current(e, &words[end])) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* The cut record cache's entry for value `obj`, or NULL (out of memory). */
+static CutRecordEntry *
+cut_record_entry(Encoder *e, PyObject *obj)
+{
+    TraceWriter *w = e->w;
+    if (w->cut_records == NULL) {
+        w->cut_records = PyMem_RawCalloc(CUT_RECORD_CACHE_SIZE, sizeof(CutRecordEntry));
+        if (w->cut_records == NULL) {
+            return NULL;
+        }
+    }
+    uint64_t hash = (uint64_t)((uintptr_t)obj >> 4) * UINT64_C(0x9E3779B97F4A7C15);
+    return &w->cut_records[(size_t)(hash >> (64 - CUT_RECORD_CACHE_BITS)) ^ (size_t)e->cbor];
+}
+
+/* What a cut record cache entry knows of its value.  A value cut once is
+   mostly cut again: it is logged the next time it is met (a whole value
+   is kept by its container entry, and costs no log).  A value whose log
+   was given up (too large, or with a child no log can follow) is not
+   logged again: its log would cost as much as its record. */
+typedef enum {
+    CUT_NOTED, CUT_KEPT, CUT_BARRED,
+} CutRecordState;
+
+/* Copy value `obj`'s cut record if `entry` holds it as it is now. */
+static int
+put_cut_record(Encoder *e, CutRecordEntry *entry)
+{
+    uint64_t encoding = e->w->encoding;
+    if (entry->state != CUT_KEPT || entry->refuted == encoding) {
+        return 0;
+    }
+    if (entry->verified != encoding) {
+        if (!cut_record_is_current(e, entry)) {
+            entry->refuted = encoding;
+            return 0;
+        }
+        entry->verified = encoding;
+    }
+    jb_put(e->b, entry->record.data, entry->record.len);
+    return 1;
+}
+
+/* Make `entry` know value `obj` in `state` (with no record). */
+static void
+note_cut_value(Encoder *e, CutRecordEntry *entry, PyObject *obj, CutRecordState state)
+{
+    record_log_truncate(&entry->log, 0, 0);
+    entry->root = obj;
+    entry->cbor = (uint8_t)e->cbor;
+    entry->state = (uint8_t)state;
+}
+
+/* Keep in `entry` the cut record of value `obj`, just written from
+   `start`, with the log made of it. */
+static void
+remember_cut_record(Encoder *e, CutRecordEntry *entry, PyObject *obj, size_t start)
+{
+    note_cut_value(e, entry, obj, CUT_BARRED);
+    if (e->b->len - start > CONTAINER_CACHE_MAX_RECORD ||
+        keep_record(e, start, &entry->record) < 0)
+    {
+        return;
+    }
+    RecordLog emptied = entry->log;
+    entry->log = e->w->cut_log;
+    e->w->cut_log = emptied;
+    entry->state = CUT_KEPT;
+    entry->verified = e->w->encoding;
+    entry->refuted = 0;
+}
+
 static void
 encode_container(Encoder *e, PyObject *obj, ContainerKind kind)
 {
@@ -1342,13 +1678,35 @@ encode_container(Encoder *e, PyObject *obj, ContainerKind kind)
     }
     ContainerCacheEntry *cached = container_cache_entry(e, obj, kind);
     if (cached != NULL && put_cached_record(e, cached, obj)) {
+        if (e->logging) {
+            log_entry(e, obj, cached);
+        }
         return;
+    }
+    int depth = e->depth;
+    CutRecordEntry *cut = NULL;
+    int known = 0;              /* to the cut record cache */
+    if (depth == 0 && (cut = cut_record_entry(e, obj)) != NULL &&
+        cut->root == obj && cut->cbor == e->cbor)
+    {
+        if (put_cut_record(e, cut)) {
+            return;
+        }
+        known = 1;
+        if (cut->state != CUT_BARRED) {
+            record_log_truncate(&e->w->cut_log, 0, 0);
+            e->logging = 1;
+        }
     }
     size_t start = e->b->len;
     Py_ssize_t cuts = e->cuts, used = e->used - 1;
-    int depth = e->depth, outer_deepest = e->deepest;
+    Py_ssize_t log_len = e->w->cut_log.len, log_held = e->w->cut_log.nheld;
+    int outer_deepest = e->deepest;
     e->deepest = depth;
     e->open[e->depth++] = obj;
+    if (e->logging && cached == NULL) {
+        e->logging = 0;
+    }
     switch (kind) {
     case CONTAINER_LIST:
         encode_list(e, obj);
@@ -1370,31 +1728,38 @@ encode_container(Encoder *e, PyObject *obj, ContainerKind kind)
     e->depth--;
     /* Only a whole record is kept: a cut or cycle marker depends on where
        the container is met. */
-    if (cached != NULL && e->cuts == cuts && !e->b->failed && !PyErr_Occurred()) {
+    int whole = e->cuts == cuts && !e->b->failed && !PyErr_Occurred();
+    if (cached != NULL && whole) {
         remember_container_record(e, cached, obj, kind, start, e->deepest - depth,
                                   e->used - used);
+    }
+    if (e->logging) {
+        if (whole && cached->container == obj && cached->verified == e->w->encoding) {
+            /* The entry stands for the blocks of the elements. */
+            record_log_truncate(&e->w->cut_log, log_len, log_held);
+            log_entry(e, obj, cached);
+        }
+        else {
+            log_record_children(e, obj, kind);
+        }
+    }
+    if (cut != NULL) {
+        if (e->cuts > 0 && !e->b->failed && !PyErr_Occurred()) {
+            if (e->logging) {
+                remember_cut_record(e, cut, obj, start);
+            }
+            else if (!known) {
+                note_cut_value(e, cut, obj, CUT_NOTED);
+            }
+            else if (cut->state != CUT_BARRED) {
+                note_cut_value(e, cut, obj, CUT_BARRED);   /* the log was given up */
+            }
+        }
+        e->logging = 0;
     }
     if (outer_deepest > e->deepest) {
         e->deepest = outer_deepest;
     }
-}
-
-/* Whether `tp` is a class defined in Python whose instances are laid out
-   as object's are: then no builtin kind below applies (a subclass of
-   float or module, say, would have that type as its best base), and the
-   subtype checks they need are skipped. */
-static int
-is_plain_instance(PyTypeObject *tp)
-{
-    if (!(tp->tp_flags & Py_TPFLAGS_HEAPTYPE) ||
-        (tp->tp_flags & (Py_TPFLAGS_BASE_EXC_SUBCLASS | Py_TPFLAGS_TYPE_SUBCLASS)))
-    {
-        return 0;
-    }
-    while (tp->tp_flags & Py_TPFLAGS_HEAPTYPE) {
-        tp = tp->tp_base;
-    }
-    return tp == &PyBaseObject_Type;
 }
 
 static void
@@ -1502,6 +1867,7 @@ encode_value_as(TraceWriter *w, JsonBuffer *b, PyObject *obj, int cbor)
     e.cuts = 0;
     e.need = 1;
     e.deepest = 0;
+    e.logging = 0;
     if (!w->in_group) {
         w->encoding++;
     }

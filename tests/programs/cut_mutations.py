@@ -34,10 +34,14 @@ def main():
     ring.child = Node("b", ring)
     ring.peer = [ring.child, {"k": ring}]
     chain = Chain([deep.child, [1, [2, [3, [4, [5, [6]]]]]]])
+    short = Chain([Knot("k")])
     for i in range(10):
         deep.child.child.name = i
         ring.child.name = "b%d" % i
         ring.peer[1]["k%d" % (i % 2)] = i
+        short[0].name = i % 3
+        if i % 4 == 1:
+            short.append(i)
         fifth = deep.child.child.child.child.child
         if i == 2:
             fifth.child = 5
@@ -55,7 +59,7 @@ def main():
             deep.child.child.__class__ = Knot
         if i == 9:
             chain.append(ring)
-    return len(chain), len(ring.peer)
+    return len(chain), len(ring.peer), len(short)
 
 
 print(main())
