@@ -28,6 +28,9 @@ typedef struct {
                                                encoded (since reset) */
     int logging;                            /* the writer's cut_log is being
                                                made, for the value encoded */
+    const SlotLayoutEntry *slots;           /* the last slot layout looked up
+                                               (no class changes within an
+                                               encoding), or NULL */
 } Encoder;
 
 static Py_ssize_t node_limit = VALUE_DEFAULT_NODES;
@@ -688,7 +691,12 @@ has_slot_fields(TraceWriter *w, PyTypeObject *tp)
 static void
 collect_slot_fields(Encoder *e, Fields *f, PyObject *obj)
 {
-    const SlotLayoutEntry *layout = slot_layout(e->w, Py_TYPE(obj));
+    /* Instances of one class come in runs (the elements of a list). */
+    PyTypeObject *tp = Py_TYPE(obj);
+    if (e->slots == NULL || e->slots->type != tp) {
+        e->slots = slot_layout(e->w, tp);
+    }
+    const SlotLayoutEntry *layout = e->slots;
     for (Py_ssize_t i = 0; i < layout->count; i++) {
         PyObject *value = *(PyObject **)((char *)obj + layout->fields[i].offset);
         if (value != NULL) {
@@ -1868,6 +1876,7 @@ encode_value_as(TraceWriter *w, JsonBuffer *b, PyObject *obj, int cbor)
     e.need = 1;
     e.deepest = 0;
     e.logging = 0;
+    e.slots = NULL;
     if (!w->in_group) {
         w->encoding++;
     }
