@@ -105,9 +105,34 @@ class_key_clear(ClassKey *key)
     Py_CLEAR(key->qualname);
 }
 
+/* The caches below that are looked up by class come in sets of two
+   entries: a program's classes are few, but with one entry per address
+   hash, two that share it (even odds among a dozen classes in 64
+   entries) miss at every lookup.  The set of class `tp` in a cache of
+   2 << `bits` entries, by a multiplicative hash of its address (plus
+   `salt`), so that classes allocated side by side spread: */
+static inline size_t
+class_set(const void *tp, uintptr_t salt, int bits)
+{
+    uint64_t hash = (uint64_t)(((uintptr_t)tp >> 4) + salt) * UINT64_C(0x9E3779B97F4A7C15);
+    return 2 * (size_t)(hash >> (64 - bits));
+}
+
+/* A miss in `set` (two entries of `size` bytes): the first entry is the
+   one to fill, and what it held moves to the second. */
+static inline void
+class_set_rotate(void *set, size_t size)
+{
+    unsigned char *first = set, *second = first + size;
+    for (size_t i = 0; i < size; i++) {
+        unsigned char held = first[i];
+        first[i] = second[i];
+        second[i] = held;
+    }
+}
+
 /* A Struct type the writer interned, by its class and its field names
-   (held, so none can be replaced by another at the same address).  Sets
-   of two, the latest first, as for the inline layouts below. */
+   (held, so none can be replaced by another at the same address). */
 #define STRUCT_TYPE_SET_BITS 6
 #define STRUCT_TYPE_CACHE_SIZE (2 << STRUCT_TYPE_SET_BITS)
 #define STRUCT_TYPE_CACHE_FIELDS 8
@@ -131,9 +156,7 @@ struct_type_clear(StructTypeEntry *entry)
 /* The Struct type of instances whose attributes are stored inline, by
    their class and the indexes into the class's shared keys that they use,
    in order: the keys of a class are only ever added to, so the indexes
-   name the fields.  Sets of two, the latest layout first: a program's
-   classes are few, but with one entry per address hash, two of them that
-   share it (even odds among a dozen classes) miss at every instance. */
+   name the fields. */
 #define INLINE_LAYOUT_SET_BITS 7
 #define INLINE_LAYOUT_CACHE_SIZE (2 << INLINE_LAYOUT_SET_BITS)
 #define INLINE_LAYOUT_FIELDS 16
@@ -148,7 +171,8 @@ typedef struct {
    are not dunders, from the base class on), by the class's version tag:
    tags are never reused, and a change of the MRO gives the class a new
    one.  Looking them up walks the MRO's members; most classes have none. */
-#define SLOT_LAYOUT_CACHE_SIZE 256
+#define SLOT_LAYOUT_SET_BITS 7
+#define SLOT_LAYOUT_CACHE_SIZE (2 << SLOT_LAYOUT_SET_BITS)
 typedef struct {
     Py_ssize_t offset;
     PyObject *name;              /* interned, held */
@@ -174,7 +198,8 @@ slot_layout_clear(SlotLayoutEntry *entry)
 /* The id of the Type named after a class that is not a builtin (a
    subclass of a builtin, or a class whose instances show as opaque), by
    the class and the TypeKind. */
-#define NAMED_TYPE_CACHE_SIZE 64
+#define NAMED_TYPE_SET_BITS 6
+#define NAMED_TYPE_CACHE_SIZE (2 << NAMED_TYPE_SET_BITS)
 typedef struct {
     ClassKey cls;                /* cls.type NULL: empty */
     int kind;
@@ -183,7 +208,8 @@ typedef struct {
 
 /* The encoded ValueRecord of an object shown as opaque ("<module.Class
    object>"), which depends on its class alone. */
-#define OPAQUE_RECORD_CACHE_SIZE 64
+#define OPAQUE_RECORD_SET_BITS 6
+#define OPAQUE_RECORD_CACHE_SIZE (2 << OPAQUE_RECORD_SET_BITS)
 typedef struct {
     ClassKey cls;                /* cls.type NULL: empty */
     uint8_t cbor;

@@ -272,11 +272,15 @@ type_id_for(Encoder *e, PyTypeObject *tp, PyTypeObject *builtin_tp,
         return tw_builtin_type_id(e->w, builtin);
     }
     /* Naming and interning the type costs more than encoding most values. */
-    NamedTypeEntry *cached = &e->w->named_types[(((uintptr_t)tp >> 4) + (uintptr_t)kind)
-                                                % NAMED_TYPE_CACHE_SIZE];
-    if (cached->kind == kind && class_key_is(&cached->cls, tp)) {
-        return cached->id;
+    NamedTypeEntry *set = &e->w->named_types[class_set(tp, (uintptr_t)kind,
+                                                       NAMED_TYPE_SET_BITS)];
+    for (int way = 0; way < 2; way++) {
+        if (set[way].kind == kind && class_key_is(&set[way].cls, tp)) {
+            return set[way].id;
+        }
     }
+    class_set_rotate(set, sizeof(NamedTypeEntry));
+    NamedTypeEntry *cached = &set[0];
     JsonBuffer name = {.plain = 1};
     put_type_name_body(&name, tp);
     Py_ssize_t id = name.failed ? -1 : tw_type_id(e->w, kind, name.data, name.len, NULL, 0, 0);
@@ -669,10 +673,16 @@ find_slot_fields(SlotLayoutEntry *entry, PyTypeObject *tp)
 static const SlotLayoutEntry *
 slot_layout(TraceWriter *w, PyTypeObject *tp)
 {
-    SlotLayoutEntry *entry = &w->slot_layouts[((uintptr_t)tp >> 4) % SLOT_LAYOUT_CACHE_SIZE];
-    if (entry->type == tp && entry->version != 0 && entry->version == tp->tp_version_tag) {
-        return entry;
+    SlotLayoutEntry *set = &w->slot_layouts[class_set(tp, 0, SLOT_LAYOUT_SET_BITS)];
+    for (int way = 0; way < 2; way++) {
+        if (set[way].type == tp && set[way].version != 0 &&
+            set[way].version == tp->tp_version_tag)
+        {
+            return &set[way];
+        }
     }
+    class_set_rotate(set, sizeof(SlotLayoutEntry));
+    SlotLayoutEntry *entry = &set[0];
     find_slot_fields(entry, tp);
     /* Without a version tag left to give, the entry is filled anew at
        every lookup. */
@@ -899,8 +909,7 @@ static Py_ssize_t
 inline_layout_type_id(Encoder *e, PyObject *obj, const uint8_t *order, int count)
 {
     PyTypeObject *tp = Py_TYPE(obj);
-    uint64_t hash = (uint64_t)((uintptr_t)tp >> 4) * UINT64_C(0x9E3779B97F4A7C15);
-    InlineLayoutEntry *set = &e->w->inline_layouts[2 * (hash >> (64 - INLINE_LAYOUT_SET_BITS))];
+    InlineLayoutEntry *set = &e->w->inline_layouts[class_set(tp, 0, INLINE_LAYOUT_SET_BITS)];
     if (inline_layout_is(&set[0], tp, order, count)) {
         return set[0].id;
     }
@@ -1033,12 +1042,16 @@ static void
 encode_opaque(Encoder *e, PyObject *obj)
 {
     PyTypeObject *tp = Py_TYPE(obj);
-    OpaqueRecordEntry *cached =
-        &e->w->opaque_records[((uintptr_t)tp >> 4) % OPAQUE_RECORD_CACHE_SIZE];
-    if (cached->cbor == e->cbor && class_key_is(&cached->cls, tp)) {
-        jb_put(e->b, cached->record.data, cached->record.len);
-        return;
+    OpaqueRecordEntry *set =
+        &e->w->opaque_records[class_set(tp, (uintptr_t)e->cbor, OPAQUE_RECORD_SET_BITS)];
+    for (int way = 0; way < 2; way++) {
+        if (set[way].cbor == e->cbor && class_key_is(&set[way].cls, tp)) {
+            jb_put(e->b, set[way].record.data, set[way].record.len);
+            return;
+        }
     }
+    class_set_rotate(set, sizeof(OpaqueRecordEntry));
+    OpaqueRecordEntry *cached = &set[0];
     size_t start = e->b->len;
     JsonBuffer *text = text_start(e);
     jb_putc(text, '<');
