@@ -107,9 +107,9 @@ class_key_clear(ClassKey *key)
 
 /* The caches below that are looked up by class come in sets of two
    entries: a program's classes are few, but with one entry per address
-   hash, two that share it (even odds among a dozen classes in 64
-   entries) miss at every lookup.  The set of class `tp` in a cache of
-   2 << `bits` entries, by a multiplicative hash of its address (plus
+   hash, two that share it (two chances in three among a dozen classes
+   in 64 entries) miss at every lookup.  The set of class `tp` in a cache
+   of 2 << `bits` entries, by a multiplicative hash of its address (plus
    `salt`), so that classes allocated side by side spread: */
 static inline size_t
 class_set(const void *tp, uintptr_t salt, int bits)
