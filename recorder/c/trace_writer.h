@@ -105,21 +105,29 @@ class_key_clear(ClassKey *key)
     Py_CLEAR(key->qualname);
 }
 
+/* A multiplicative hash of an address (or of a key made of addresses),
+   whose top bits index a cache: objects allocated side by side spread
+   over it.  The low 4 bits of an address are always 0. */
+static inline uint64_t
+address_hash(uintptr_t key)
+{
+    return (uint64_t)(key >> 4) * UINT64_C(0x9E3779B97F4A7C15);
+}
+
 /* The caches below that are looked up by class come in sets of two
    entries: a program's classes are few, but with one entry per address
    hash, two that share it (two chances in three among a dozen classes
-   in 64 entries) miss at every lookup.  The set of class `tp` in a cache
-   of 2 << `bits` entries, by a multiplicative hash of its address (plus
-   `salt`), so that classes allocated side by side spread: */
+   in 64 entries) miss at every lookup.  The set of class `tp` (with
+   `salt`) in a cache of 2 << `bits` entries: */
 static inline size_t
 class_set(const void *tp, uintptr_t salt, int bits)
 {
-    uint64_t hash = (uint64_t)(((uintptr_t)tp >> 4) + salt) * UINT64_C(0x9E3779B97F4A7C15);
-    return 2 * (size_t)(hash >> (64 - bits));
+    return 2 * (size_t)(address_hash((uintptr_t)tp + (salt << 4)) >> (64 - bits));
 }
 
 /* A miss in `set` (two entries of `size` bytes): the first entry is the
-   one to fill, and what it held moves to the second. */
+   one to fill (it holds what the second held, for its filler to drop or
+   reuse), and what it held moves to the second. */
 static inline void
 class_set_rotate(void *set, size_t size)
 {

@@ -770,8 +770,8 @@ struct_type_entry(TraceWriter *w, PyTypeObject *tp, const Fields *f)
     for (Py_ssize_t i = 0; i < f->count; i++) {
         hash = hash * 31 + (uintptr_t)FIELD_NAME(f, i);
     }
-    uint64_t mixed = (uint64_t)(hash >> 4) * UINT64_C(0x9E3779B97F4A7C15);
-    StructTypeEntry *set = &w->struct_types[2 * (mixed >> (64 - STRUCT_TYPE_SET_BITS))];
+    StructTypeEntry *set =
+        &w->struct_types[2 * (address_hash(hash) >> (64 - STRUCT_TYPE_SET_BITS))];
     for (int way = 0; way < 2; way++) {
         StructTypeEntry *entry = &set[way];
         int same = class_key_is(&entry->cls, tp) && entry->count == f->count &&
@@ -783,10 +783,8 @@ struct_type_entry(TraceWriter *w, PyTypeObject *tp, const Fields *f)
             return entry;
         }
     }
-    /* The first way is emptied for it; what it held moves to the second. */
-    struct_type_clear(&set[1]);
-    set[1] = set[0];
-    set[0].cls = (ClassKey){0};
+    class_set_rotate(set, sizeof(StructTypeEntry));
+    struct_type_clear(&set[0]);
     return &set[0];
 }
 
@@ -920,9 +918,7 @@ inline_layout_type_id(Encoder *e, PyObject *obj, const uint8_t *order, int count
     collect_fields(e, &fields, obj);
     Py_ssize_t id = instance_type_id(e, tp, &fields);
     if (id >= 0 && count <= INLINE_LAYOUT_FIELDS) {
-        class_key_clear(&set[1].cls);
-        set[1] = set[0];
-        set[0].cls = (ClassKey){0};     /* its name went with the copy */
+        class_set_rotate(set, sizeof(InlineLayoutEntry));
         if (class_key_set(&set[0].cls, tp) == 0) {
             memcpy(set[0].order, order, (size_t)count);
             set[0].count = count;
@@ -1111,8 +1107,7 @@ container_kind(TraceWriter *w, PyObject *obj)
 }
 
 /* The entry `obj` would have in the record cache, or NULL (out of
-   memory).  A multiplicative hash of the address spreads objects
-   allocated side by side over the cache. */
+   memory). */
 static ContainerCacheEntry *
 cache_slot(TraceWriter *w, const PyObject *obj, int cbor)
 {
@@ -1122,7 +1117,7 @@ cache_slot(TraceWriter *w, const PyObject *obj, int cbor)
             return NULL;
         }
     }
-    uint64_t hash = (uint64_t)((uintptr_t)obj >> 4) * UINT64_C(0x9E3779B97F4A7C15);
+    uint64_t hash = address_hash((uintptr_t)obj);
     return &w->containers[(size_t)(hash >> (64 - CONTAINER_CACHE_BITS)) ^ (size_t)cbor];
 }
 
@@ -1622,7 +1617,7 @@ cut_record_entry(Encoder *e, PyObject *obj)
             return NULL;
         }
     }
-    uint64_t hash = (uint64_t)((uintptr_t)obj >> 4) * UINT64_C(0x9E3779B97F4A7C15);
+    uint64_t hash = address_hash((uintptr_t)obj);
     return &w->cut_records[(size_t)(hash >> (64 - CUT_RECORD_CACHE_BITS)) ^ (size_t)e->cbor];
 }
 
