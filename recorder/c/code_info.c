@@ -2,6 +2,8 @@
 
 #include "code_info.h"
 
+#include "quiet_lines.h"
+
 /* The ids a code object has in one thread's trace, while another
    thread's are current. */
 typedef struct TraceIds {
@@ -26,6 +28,7 @@ free_code_info(void *ptr)
         PyMem_Free(info->varname_ids);
         PyMem_Free(info->site_ids);
         PyMem_Free(info->probes);
+        quiet_lines_free(info);
         while (info->other_traces != NULL) {
             TraceIds *saved = info->other_traces;
             info->other_traces = saved->next;

@@ -25,6 +25,7 @@ typedef struct CodeInfo_ {
 #define VARNAME_NOT_INTERNED (-1)
 #define VARNAME_NOT_SHOWN (-2)
     int *site_ids;              /* per code unit and site role; -1 = none yet */
+    struct QuietLines_ *quiet_lines;    /* quiet_lines.h; NULL until used */
     struct TraceIds *other_traces;
 } CodeInfo;
 

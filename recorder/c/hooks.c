@@ -11,6 +11,7 @@
 #include "code_info.h"
 #include "code_sites.h"
 #include "frame_reader.h"
+#include "quiet_lines.h"
 #include "value_encoder.h"
 
 #include "pycore_instruments.h"   // _PyMonitoring_SetCCallback()
@@ -196,7 +197,7 @@ record_entry(ThreadRecording *tr, _PyInterpreterFrame *frame, CodeInfo *info)
     values->len = 0;
     offsets[0] = 0;
     int nargs = 0;
-    encode_group_begin(w);
+    encode_group_begin(w, 0);
     for (int i = 0; i < nparams; i++) {
         PyObject *value = frame_slot_value(frame, i);
         if (value == NULL) {
@@ -213,7 +214,8 @@ record_entry(ThreadRecording *tr, _PyInterpreterFrame *frame, CodeInfo *info)
     tw_step(w, path_id, code->co_firstlineno);
     tw_call(w, function_id, nargs, ids, values->data, offsets);
     OpenFrame *of = &tr->open_frames[tr->depth];
-    *of = (OpenFrame){frame, w->steps - 1, w->steps - 1, -1, 0, of->kept};
+    *of = (OpenFrame){.frame = frame, .step = w->steps - 1, .previous_step = w->steps - 1,
+                      .line_unit = -1, .quiet_until = -1, .kept = of->kept};
     tr->depth++;
     PyErr_Clear();
 }
@@ -244,6 +246,7 @@ record_step(ThreadRecording *tr, _PyInterpreterFrame *frame, CodeInfo *info,
 {
     PyCodeObject *code = _PyFrame_GetCode(frame);
     TraceWriter *w = &tr->writer;
+    long long events_before = w->events;
     tw_step(w, code_path_id(tr, info, code), line);
     OpenFrame *of = open_frame(tr, frame);
     KeptValueEvent *kept = NULL;
@@ -261,7 +264,8 @@ record_step(ThreadRecording *tr, _PyInterpreterFrame *frame, CodeInfo *info,
     /* The variables share a group: a container several of them show (a
        loop's item and its list, say) is checked for changes once. */
     JsonBuffer *out = tw_value_buffer(w);
-    encode_group_begin(w);
+    /* No event since the frame's step on a quiet line: nothing ran. */
+    encode_group_begin(w, of != NULL && of->quiet_until == events_before);
     PyObject *ns = frame_namespace(frame);
     if (ns != NULL) {
         Py_ssize_t pos = 0;
@@ -286,6 +290,11 @@ record_step(ThreadRecording *tr, _PyInterpreterFrame *frame, CodeInfo *info,
         }
     }
     encode_group_end(w);
+    if (of != NULL) {
+        /* Worth a check only if the values hold a container. */
+        of->quiet_until = w->group_met_container && quiet_line(info, frame, unit) ? w->events
+                                                                                  : -1;
+    }
     PyErr_Clear();
 }
 

@@ -25,6 +25,10 @@ typedef struct {
     long long previous_step;
     int line_unit;
     int line_steps;             /* steps on its lines so far */
+    /* The trace's event count after its step, if that step's line is
+       quiet (quiet_lines.h), else -1: while the count stays so, nothing
+       has run since. */
+    long long quiet_until;
     /* Kept from the frame's last step, from its third on (most frames
        run two or three lines, and only a loop passes a line again); the
        memory stays with the entry for the next frame at this depth. */

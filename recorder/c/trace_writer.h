@@ -389,6 +389,7 @@ typedef struct {
     uint64_t encoding;           /* the current encoding: one value, or a
                                     group of them */
     int in_group;
+    int group_met_container;     /* in the group so far */
 
     JsonBuffer text;             /* value_encoder.c's plain-text scratch */
     int value_open;              /* between tw_value_begin() and _end() */

@@ -1692,6 +1692,7 @@ encode_container(Encoder *e, PyObject *obj, ContainerKind kind)
         put_ellipsis(e);
         return;
     }
+    e->w->group_met_container = 1;
     ContainerCacheEntry *cached = container_cache_entry(e, obj, kind);
     if (cached != NULL && put_cached_record(e, cached, obj)) {
         if (e->logging) {
@@ -1899,19 +1900,6 @@ encode_value_as(TraceWriter *w, JsonBuffer *b, PyObject *obj, int cbor)
         b->len = start;
         PUT_HEAD(&e, RECORD_NONE);
     }
-}
-
-void
-encode_group_begin(TraceWriter *w)
-{
-    w->encoding++;
-    w->in_group = 1;
-}
-
-void
-encode_group_end(TraceWriter *w)
-{
-    w->in_group = 0;
 }
 
 /* Append an exception argument's text: str as is, int and float as their

@@ -75,9 +75,24 @@ encode_value_json(TraceWriter *w, JsonBuffer *b, PyObject *obj)
 }
 /* Begin a group of values encoded one after another with no code run in
    between: a container met again in the group is known to be unchanged
-   and copied from its record.  End it before code runs. */
-void encode_group_begin(TraceWriter *w);
-void encode_group_end(TraceWriter *w);
+   and copied from its record.  End it before code runs.  If `unchanged`,
+   nothing that ran since the last encoding can have changed an object
+   (quiet_lines.h): what it found current still is. */
+static inline void
+encode_group_begin(TraceWriter *w, int unchanged)
+{
+    if (!unchanged) {
+        w->encoding++;
+    }
+    w->in_group = 1;
+    w->group_met_container = 0;
+}
+
+static inline void
+encode_group_end(TraceWriter *w)
+{
+    w->in_group = 0;
+}
 
 /* Append "TypeName: message" for an exception, as a JSON string body.
    User-defined exception classes are described from their args only. */
