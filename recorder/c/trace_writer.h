@@ -114,22 +114,22 @@ address_hash(uintptr_t key)
     return (uint64_t)(key >> 4) * UINT64_C(0x9E3779B97F4A7C15);
 }
 
-/* The caches below that are looked up by class come in sets of two
-   entries: a program's classes are few, but with one entry per address
-   hash, two that share it (two chances in three among a dozen classes
-   in 64 entries) miss at every lookup.  The set of class `tp` (with
-   `salt`) in a cache of 2 << `bits` entries: */
+/* The caches below that are looked up by class, and the record cache,
+   come in sets of two entries: a program's classes are few, but with one
+   entry per address hash, two that share it (two chances in three among a
+   dozen classes in 64 entries) miss at every lookup.  The set of the
+   object at `address` (with `salt`) in a cache of 2 << `bits` entries: */
 static inline size_t
-class_set(const void *tp, uintptr_t salt, int bits)
+set_of_two(const void *address, uintptr_t salt, int bits)
 {
-    return 2 * (size_t)(address_hash((uintptr_t)tp + (salt << 4)) >> (64 - bits));
+    return 2 * (size_t)(address_hash((uintptr_t)address + (salt << 4)) >> (64 - bits));
 }
 
 /* A miss in `set` (two entries of `size` bytes): the first entry is the
    one to fill (it holds what the second held, for its filler to drop or
    reuse), and what it held moves to the second. */
 static inline void
-class_set_rotate(void *set, size_t size)
+set_of_two_rotate(void *set, size_t size)
 {
     unsigned char *first = set, *second = first + size;
     for (size_t i = 0; i < size; i++) {
@@ -246,17 +246,21 @@ typedef struct {
    whose finalizers must run when the program drops it): its address is
    compared, never dereferenced.  Only records with no cut and no cycle
    marker are kept (those depend on where the container is met), and they
-   are copied only where the limits would not cut them either. */
+   are copied only where the limits would not cut them either.  A new
+   record replaces the one of its set that was found current least
+   recently. */
 #define CONTAINER_CACHE_BITS 10
 #define CONTAINER_CACHE_SIZE (1 << CONTAINER_CACHE_BITS)
 /* Larger records are encoded again: the cache's memory stays bounded. */
 #define CONTAINER_CACHE_MAX_RECORD 16384
+typedef struct ContainerCacheEntry_ ContainerCacheEntry;
 typedef struct {
     PyObject *obj;               /* held if stamp is 0 */
     uint64_t stamp;              /* of a container's entry; 0: a scalar */
+    ContainerCacheEntry *entry;  /* that entry (they never move) */
 } CachedChild;
 
-typedef struct {
+struct ContainerCacheEntry_ {
     const void *container;       /* NULL: empty */
     ClassKey cls;
     uint8_t kind;                /* value_encoder.c's ContainerKind */
@@ -275,7 +279,7 @@ typedef struct {
     Py_ssize_t nodes;            /* values the record counts */
     Py_ssize_t need;             /* a size limit under which it is whole */
     JsonBuffer record;
-} ContainerCacheEntry;
+};
 
 /* Empty `entry`, keeping its memory for the next record. */
 static inline void

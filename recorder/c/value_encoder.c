@@ -272,14 +272,14 @@ type_id_for(Encoder *e, PyTypeObject *tp, PyTypeObject *builtin_tp,
         return tw_builtin_type_id(e->w, builtin);
     }
     /* Naming and interning the type costs more than encoding most values. */
-    NamedTypeEntry *set = &e->w->named_types[class_set(tp, (uintptr_t)kind,
+    NamedTypeEntry *set = &e->w->named_types[set_of_two(tp, (uintptr_t)kind,
                                                        NAMED_TYPE_SET_BITS)];
     for (int way = 0; way < 2; way++) {
         if (set[way].kind == kind && class_key_is(&set[way].cls, tp)) {
             return set[way].id;
         }
     }
-    class_set_rotate(set, sizeof(NamedTypeEntry));
+    set_of_two_rotate(set, sizeof(NamedTypeEntry));
     NamedTypeEntry *cached = &set[0];
     JsonBuffer name = {.plain = 1};
     put_type_name_body(&name, tp);
@@ -673,7 +673,7 @@ find_slot_fields(SlotLayoutEntry *entry, PyTypeObject *tp)
 static const SlotLayoutEntry *
 slot_layout(TraceWriter *w, PyTypeObject *tp)
 {
-    SlotLayoutEntry *set = &w->slot_layouts[class_set(tp, 0, SLOT_LAYOUT_SET_BITS)];
+    SlotLayoutEntry *set = &w->slot_layouts[set_of_two(tp, 0, SLOT_LAYOUT_SET_BITS)];
     for (int way = 0; way < 2; way++) {
         if (set[way].type == tp && set[way].version != 0 &&
             set[way].version == tp->tp_version_tag)
@@ -681,7 +681,7 @@ slot_layout(TraceWriter *w, PyTypeObject *tp)
             return &set[way];
         }
     }
-    class_set_rotate(set, sizeof(SlotLayoutEntry));
+    set_of_two_rotate(set, sizeof(SlotLayoutEntry));
     SlotLayoutEntry *entry = &set[0];
     find_slot_fields(entry, tp);
     /* Without a version tag left to give, the entry is filled anew at
@@ -783,7 +783,7 @@ struct_type_entry(TraceWriter *w, PyTypeObject *tp, const Fields *f)
             return entry;
         }
     }
-    class_set_rotate(set, sizeof(StructTypeEntry));
+    set_of_two_rotate(set, sizeof(StructTypeEntry));
     struct_type_clear(&set[0]);
     return &set[0];
 }
@@ -907,7 +907,7 @@ static Py_ssize_t
 inline_layout_type_id(Encoder *e, PyObject *obj, const uint8_t *order, int count)
 {
     PyTypeObject *tp = Py_TYPE(obj);
-    InlineLayoutEntry *set = &e->w->inline_layouts[class_set(tp, 0, INLINE_LAYOUT_SET_BITS)];
+    InlineLayoutEntry *set = &e->w->inline_layouts[set_of_two(tp, 0, INLINE_LAYOUT_SET_BITS)];
     if (inline_layout_is(&set[0], tp, order, count)) {
         return set[0].id;
     }
@@ -918,7 +918,7 @@ inline_layout_type_id(Encoder *e, PyObject *obj, const uint8_t *order, int count
     collect_fields(e, &fields, obj);
     Py_ssize_t id = instance_type_id(e, tp, &fields);
     if (id >= 0 && count <= INLINE_LAYOUT_FIELDS) {
-        class_set_rotate(set, sizeof(InlineLayoutEntry));
+        set_of_two_rotate(set, sizeof(InlineLayoutEntry));
         if (class_key_set(&set[0].cls, tp) == 0) {
             memcpy(set[0].order, order, (size_t)count);
             set[0].count = count;
@@ -1039,14 +1039,14 @@ encode_opaque(Encoder *e, PyObject *obj)
 {
     PyTypeObject *tp = Py_TYPE(obj);
     OpaqueRecordEntry *set =
-        &e->w->opaque_records[class_set(tp, (uintptr_t)e->cbor, OPAQUE_RECORD_SET_BITS)];
+        &e->w->opaque_records[set_of_two(tp, (uintptr_t)e->cbor, OPAQUE_RECORD_SET_BITS)];
     for (int way = 0; way < 2; way++) {
         if (set[way].cbor == e->cbor && class_key_is(&set[way].cls, tp)) {
             jb_put(e->b, set[way].record.data, set[way].record.len);
             return;
         }
     }
-    class_set_rotate(set, sizeof(OpaqueRecordEntry));
+    set_of_two_rotate(set, sizeof(OpaqueRecordEntry));
     OpaqueRecordEntry *cached = &set[0];
     size_t start = e->b->len;
     JsonBuffer *text = text_start(e);
@@ -1106,10 +1106,10 @@ container_kind(TraceWriter *w, PyObject *obj)
     return instance_kind(w, tp);
 }
 
-/* The entry `obj` would have in the record cache, or NULL (out of
-   memory). */
+/* The two entries of the record cache that may hold `obj`'s record, or
+   NULL (out of memory). */
 static ContainerCacheEntry *
-cache_slot(TraceWriter *w, const PyObject *obj, int cbor)
+cache_set(TraceWriter *w, const PyObject *obj, int cbor)
 {
     if (w->containers == NULL) {
         w->containers = PyMem_RawCalloc(CONTAINER_CACHE_SIZE, sizeof(ContainerCacheEntry));
@@ -1117,21 +1117,45 @@ cache_slot(TraceWriter *w, const PyObject *obj, int cbor)
             return NULL;
         }
     }
-    uint64_t hash = address_hash((uintptr_t)obj);
-    return &w->containers[(size_t)(hash >> (64 - CONTAINER_CACHE_BITS)) ^ (size_t)cbor];
+    return &w->containers[set_of_two(obj, (uintptr_t)cbor, CONTAINER_CACHE_BITS - 1)];
 }
 
-/* The record cache's entry for `obj`, or NULL if its record is not kept:
-   sets (no version to check their elements by), subclasses of dict, and
-   split dicts. */
-static ContainerCacheEntry *
-container_cache_entry(Encoder *e, PyObject *obj, ContainerKind kind)
+static int
+entry_holds(const ContainerCacheEntry *entry, const PyObject *obj, int cbor)
 {
-    int cacheable = kind == CONTAINER_INSTANCE || kind == CONTAINER_LIST ||
-                    kind == CONTAINER_TUPLE ||
-                    (kind == CONTAINER_DICT && Py_IS_TYPE(obj, &PyDict_Type) &&
-                     ((PyDictObject *)obj)->ma_values == NULL);
-    return cacheable ? cache_slot(e->w, obj, e->cbor) : NULL;
+    return entry->container == obj && entry->cbor == cbor;
+}
+
+/* The entry that holds a record of `obj`, or NULL. */
+static ContainerCacheEntry *
+cached_entry(TraceWriter *w, const PyObject *obj, int cbor)
+{
+    ContainerCacheEntry *set = cache_set(w, obj, cbor);
+    return set == NULL ? NULL
+           : entry_holds(&set[0], obj, cbor) ? &set[0]
+           : entry_holds(&set[1], obj, cbor) ? &set[1] : NULL;
+}
+
+/* The entry to keep a new record of `obj` in: the one holding its old
+   record, or else the one found current least recently. */
+static ContainerCacheEntry *
+entry_for_record(TraceWriter *w, const PyObject *obj, int cbor)
+{
+    ContainerCacheEntry *set = cache_set(w, obj, cbor);
+    return set == NULL ? NULL
+           : entry_holds(&set[0], obj, cbor) ? &set[0]
+           : entry_holds(&set[1], obj, cbor) ? &set[1]
+           : set[0].verified <= set[1].verified ? &set[0] : &set[1];
+}
+
+/* Whether the record of `obj` may be kept: not for sets (no version to
+   check their elements by), subclasses of dict, and split dicts. */
+static int
+record_is_cacheable(PyObject *obj, ContainerKind kind)
+{
+    return kind == CONTAINER_INSTANCE || kind == CONTAINER_LIST || kind == CONTAINER_TUPLE ||
+           (kind == CONTAINER_DICT && Py_IS_TYPE(obj, &PyDict_Type) &&
+            ((PyDictObject *)obj)->ma_values == NULL);
 }
 
 /* The elements of a list or tuple. */
@@ -1265,7 +1289,7 @@ cached_record_is_current(Encoder *e, ContainerCacheEntry *entry, PyObject *obj)
         if (child->stamp == 0) {
             continue;
         }
-        ContainerCacheEntry *inner = cache_slot(e->w, child->obj, e->cbor);
+        ContainerCacheEntry *inner = child->entry;
         if (inner->stamp != child->stamp || !cached_record_is_current(e, inner, child->obj)) {
             entry->refuted = e->w->encoding;
             return 0;
@@ -1301,16 +1325,14 @@ static int
 keep_child(Encoder *e, CachedChild *child, PyObject *obj)
 {
     if (value_is_immutable_scalar(obj)) {
-        *child = (CachedChild){Py_NewRef(obj), 0};
+        *child = (CachedChild){Py_NewRef(obj), 0, NULL};
         return 1;
     }
-    ContainerCacheEntry *inner = cache_slot(e->w, obj, e->cbor);
-    if (inner->container != obj || inner->cbor != e->cbor ||
-        inner->verified != e->w->encoding)
-    {
+    ContainerCacheEntry *inner = cached_entry(e->w, obj, e->cbor);
+    if (inner == NULL || inner->verified != e->w->encoding) {
         return 0;
     }
-    *child = (CachedChild){obj, inner->stamp};
+    *child = (CachedChild){obj, inner->stamp, inner};
     return 1;
 }
 
@@ -1693,7 +1715,8 @@ encode_container(Encoder *e, PyObject *obj, ContainerKind kind)
         return;
     }
     e->w->group_met_container = 1;
-    ContainerCacheEntry *cached = container_cache_entry(e, obj, kind);
+    int cacheable = record_is_cacheable(obj, kind);
+    ContainerCacheEntry *cached = cacheable ? cached_entry(e->w, obj, e->cbor) : NULL;
     if (cached != NULL && put_cached_record(e, cached, obj)) {
         if (e->logging) {
             log_entry(e, obj, cached);
@@ -1721,7 +1744,7 @@ encode_container(Encoder *e, PyObject *obj, ContainerKind kind)
     int outer_deepest = e->deepest;
     e->deepest = depth;
     e->open[e->depth++] = obj;
-    if (e->logging && cached == NULL) {
+    if (e->logging && !cacheable) {
         e->logging = 0;
     }
     switch (kind) {
@@ -1746,12 +1769,14 @@ encode_container(Encoder *e, PyObject *obj, ContainerKind kind)
     /* Only a whole record is kept: a cut or cycle marker depends on where
        the container is met. */
     int whole = e->cuts == cuts && !e->b->failed && !PyErr_Occurred();
-    if (cached != NULL && whole) {
+    if (cacheable && whole && (cached = entry_for_record(e->w, obj, e->cbor)) != NULL) {
         remember_container_record(e, cached, obj, kind, start, e->deepest - depth,
                                   e->used - used);
     }
     if (e->logging) {
-        if (whole && cached->container == obj && cached->verified == e->w->encoding) {
+        if (whole && cached != NULL && entry_holds(cached, obj, e->cbor) &&
+            cached->verified == e->w->encoding)
+        {
             /* The entry stands for the blocks of the elements. */
             record_log_truncate(&e->w->cut_log, log_len, log_held);
             log_entry(e, obj, cached);
