@@ -214,7 +214,7 @@ record_entry(ThreadRecording *tr, _PyInterpreterFrame *frame, CodeInfo *info)
     tw_step(w, path_id, code->co_firstlineno);
     tw_call(w, function_id, nargs, ids, values->data, offsets);
     OpenFrame *of = &tr->open_frames[tr->depth];
-    *of = (OpenFrame){.frame = frame, .step = w->steps - 1, .previous_step = w->steps - 1,
+    *of = (OpenFrame){.frame = frame, .info = info, .step = w->steps - 1, .previous_step = w->steps - 1,
                       .line_unit = -1, .quiet_until = -1, .kept = of->kept};
     tr->depth++;
     PyErr_Clear();
@@ -239,16 +239,16 @@ record_variable(TraceWriter *w, JsonBuffer *out, Py_ssize_t varname_id, PyObject
     tw_value_done(w);
 }
 
-/* A step for the line starting at code unit `unit`. */
+/* A step for the line starting at code unit `unit`; `of` is the frame's
+   entry in the open frames, or NULL. */
 static void
-record_step(ThreadRecording *tr, _PyInterpreterFrame *frame, CodeInfo *info,
+record_step(ThreadRecording *tr, OpenFrame *of, _PyInterpreterFrame *frame, CodeInfo *info,
             int unit, int line)
 {
     PyCodeObject *code = _PyFrame_GetCode(frame);
     TraceWriter *w = &tr->writer;
     long long events_before = w->events;
     tw_step(w, code_path_id(tr, info, code), line);
-    OpenFrame *of = open_frame(tr, frame);
     KeptValueEvent *kept = NULL;
     if (of != NULL) {
         of->previous_step = of->step;
@@ -421,12 +421,15 @@ on_line(PyThreadState *tstate, _PyInterpreterFrame *frame,
     if (!recorder.active) {
         return DISABLE;
     }
-    CodeInfo *info = recorded_info(frame);
-    ThreadRecording *tr = info ? thread_recording_of(tstate) : NULL;
-    if (tr != NULL) {
+    /* Only recorded code has LINE events: the thread's recording is looked
+       up first, and the frame's, usually open, has the code's info. */
+    ThreadRecording *tr = thread_recording_of(tstate);
+    OpenFrame *of = tr != NULL ? open_frame(tr, frame) : NULL;
+    CodeInfo *info = of != NULL ? of->info : recorded_info(frame);
+    if (tr != NULL && info != NULL) {
         PyCodeObject *code = _PyFrame_GetCode(frame);
         int unit = (int)(instr - _PyCode_CODE(code));
-        record_step(tr, frame, info, unit, _Py_Instrumentation_GetLine(code, unit));
+        record_step(tr, of, frame, info, unit, _Py_Instrumentation_GetLine(code, unit));
     }
     return CONTINUE;
 }

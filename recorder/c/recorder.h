@@ -18,6 +18,7 @@
 
 typedef struct {
     _PyInterpreterFrame *frame;
+    struct CodeInfo_ *info;     /* of its code */
     long long step;             /* index in trace.json of its current step */
     /* The step before, and the code unit whose LINE event began `step`:
        a value produced on the line before and consumed by that
