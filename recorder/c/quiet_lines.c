@@ -388,11 +388,9 @@ int
 quiet_line(CodeInfo *info, _PyInterpreterFrame *frame, int unit)
 {
     PyCodeObject *code = _PyFrame_GetCode(frame);
-    if (other_tool_watches(code)) {
-        return 0;
-    }
+    /* Most lines can never be quiet: that is known first. */
     const LineOps *line = line_ops(info, code, unit);
-    if (line == NULL) {
+    if (line == NULL || other_tool_watches(code)) {
         return 0;
     }
     LineRun run;
