@@ -214,8 +214,9 @@ record_entry(ThreadRecording *tr, _PyInterpreterFrame *frame, CodeInfo *info)
     tw_step(w, path_id, code->co_firstlineno);
     tw_call(w, function_id, nargs, ids, values->data, offsets);
     OpenFrame *of = &tr->open_frames[tr->depth];
-    *of = (OpenFrame){.frame = frame, .info = info, .step = w->steps - 1, .previous_step = w->steps - 1,
-                      .line_unit = -1, .quiet_until = -1, .kept = of->kept};
+    *of = (OpenFrame){.frame = frame, .info = info, .step = w->steps - 1,
+                      .previous_step = w->steps - 1, .line_unit = -1, .quiet_until = -1,
+                      .kept = of->kept};
     tr->depth++;
     PyErr_Clear();
 }

@@ -35,13 +35,13 @@ typedef struct {
 } LineOps;
 
 typedef struct QuietLines_ {
-    /* Per code unit: 0 not read yet, -1 never quiet, else 1 + the index
-       of the line's LineOps in `lines`. */
-    int32_t *line_at;
     LineOps *lines;
     Py_ssize_t nlines, lines_cap;
     LineOp *ops;
     Py_ssize_t nops, ops_cap;
+    /* Per code unit: 0 not read yet, -1 never quiet, else 1 + the index
+       of the line's LineOps in `lines`. */
+    int32_t line_at[];
 } QuietLines;
 
 void
@@ -49,7 +49,6 @@ quiet_lines_free(CodeInfo *info)
 {
     QuietLines *q = info->quiet_lines;
     if (q != NULL) {
-        PyMem_RawFree(q->line_at);
         PyMem_RawFree(q->lines);
         PyMem_RawFree(q->ops);
         PyMem_RawFree(q);
@@ -146,16 +145,11 @@ line_ops(CodeInfo *info, PyCodeObject *code, int unit)
 {
     QuietLines *q = info->quiet_lines;
     if (q == NULL) {
-        q = info->quiet_lines = PyMem_RawCalloc(1, sizeof(QuietLines));
+        q = PyMem_RawCalloc(1, sizeof(QuietLines) + (size_t)Py_SIZE(code) * sizeof(int32_t));
         if (q == NULL) {
             return NULL;
         }
-    }
-    if (q->line_at == NULL) {
-        q->line_at = PyMem_RawCalloc((size_t)Py_SIZE(code), sizeof(int32_t));
-        if (q->line_at == NULL) {
-            return NULL;
-        }
+        info->quiet_lines = q;
     }
     if (q->line_at[unit] == 0) {
         LineOp ops[MAX_LINE_OPS];

@@ -249,8 +249,8 @@ typedef struct {
    are copied only where the limits would not cut them either.  A new
    record replaces the one of its set that was found current least
    recently. */
-#define CONTAINER_CACHE_BITS 10
-#define CONTAINER_CACHE_SIZE (1 << CONTAINER_CACHE_BITS)
+#define CONTAINER_CACHE_SET_BITS 9
+#define CONTAINER_CACHE_SIZE (2 << CONTAINER_CACHE_SET_BITS)
 /* Larger records are encoded again: the cache's memory stays bounded. */
 #define CONTAINER_CACHE_MAX_RECORD 16384
 typedef struct ContainerCacheEntry_ ContainerCacheEntry;

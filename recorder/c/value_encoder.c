@@ -1117,7 +1117,7 @@ cache_set(TraceWriter *w, const PyObject *obj, int cbor)
             return NULL;
         }
     }
-    return &w->containers[set_of_two(obj, (uintptr_t)cbor, CONTAINER_CACHE_BITS - 1)];
+    return &w->containers[set_of_two(obj, (uintptr_t)cbor, CONTAINER_CACHE_SET_BITS)];
 }
 
 static int
@@ -1126,14 +1126,20 @@ entry_holds(const ContainerCacheEntry *entry, const PyObject *obj, int cbor)
     return entry->container == obj && entry->cbor == cbor;
 }
 
+/* The entry of `set` that holds a record of `obj`, or NULL. */
+static ContainerCacheEntry *
+entry_in_set(ContainerCacheEntry *set, const PyObject *obj, int cbor)
+{
+    return entry_holds(&set[0], obj, cbor) ? &set[0]
+           : entry_holds(&set[1], obj, cbor) ? &set[1] : NULL;
+}
+
 /* The entry that holds a record of `obj`, or NULL. */
 static ContainerCacheEntry *
 cached_entry(TraceWriter *w, const PyObject *obj, int cbor)
 {
     ContainerCacheEntry *set = cache_set(w, obj, cbor);
-    return set == NULL ? NULL
-           : entry_holds(&set[0], obj, cbor) ? &set[0]
-           : entry_holds(&set[1], obj, cbor) ? &set[1] : NULL;
+    return set == NULL ? NULL : entry_in_set(set, obj, cbor);
 }
 
 /* The entry to keep a new record of `obj` in: the one holding its old
@@ -1142,10 +1148,11 @@ static ContainerCacheEntry *
 entry_for_record(TraceWriter *w, const PyObject *obj, int cbor)
 {
     ContainerCacheEntry *set = cache_set(w, obj, cbor);
-    return set == NULL ? NULL
-           : entry_holds(&set[0], obj, cbor) ? &set[0]
-           : entry_holds(&set[1], obj, cbor) ? &set[1]
-           : set[0].verified <= set[1].verified ? &set[0] : &set[1];
+    if (set == NULL) {
+        return NULL;
+    }
+    ContainerCacheEntry *held = entry_in_set(set, obj, cbor);
+    return held != NULL ? held : set[0].verified <= set[1].verified ? &set[0] : &set[1];
 }
 
 /* Whether the record of `obj` may be kept: not for sets (no version to
