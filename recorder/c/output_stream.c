@@ -229,6 +229,9 @@ write_now(OutputStream *s)
 void
 stream_flush(OutputStream *s)
 {
+    if (s->before_handover != NULL && s->out.len > 0) {
+        s->before_handover(s->handover_arg);
+    }
     if (s->out.failed && !s->io_error) {
         s->io_error = ENOMEM;
     }

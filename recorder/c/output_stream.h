@@ -30,6 +30,10 @@ typedef struct {
     int io_error;                /* errno of the first failure, or 0; final
                                     once the stream is closed */
     int write_error;             /* the writer thread's failure, or 0 */
+    /* Called before `out` is handed over or emptied, while its bytes are
+       still there (NULL: nothing to do). */
+    void (*before_handover)(void *arg);
+    void *handover_arg;
 } OutputStream;
 
 /* Create folder/name, a zstd stream if `compressed`.  On failure return

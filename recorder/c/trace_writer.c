@@ -108,6 +108,36 @@ open_container(TraceWriter *w, const char *folder)
     return 0;
 }
 
+void
+tw_keep_container_records(TraceWriter *w)
+{
+    const JsonBuffer *out = &w->stream.out;
+    for (int i = 0; w->containers != NULL && i < CONTAINER_CACHE_SIZE; i++) {
+        ContainerCacheEntry *entry = &w->containers[i];
+        if (entry->container == NULL || !entry->in_output) {
+            continue;
+        }
+        entry->in_output = 0;
+        /* Found stale since it was last found current: not worth a copy. */
+        if (entry->refuted > entry->verified) {
+            container_entry_clear(entry);
+            continue;
+        }
+        entry->record.len = 0;
+        jb_put(&entry->record, out->data + entry->record_at, entry->record_len);
+        if (entry->record.failed) {
+            entry->record.failed = 0;
+            container_entry_clear(entry);
+        }
+    }
+}
+
+static void
+keep_container_records(void *w)
+{
+    tw_keep_container_records(w);
+}
+
 int
 tw_open(TraceWriter *w, const char *folder, TraceFormat format)
 {
@@ -123,6 +153,8 @@ tw_open(TraceWriter *w, const char *folder, TraceFormat format)
     if (opened < 0) {
         return -1;
     }
+    w->stream.before_handover = keep_container_records;
+    w->stream.handover_arg = w;
     w->path_ids = PyDict_New();
     w->paths = PyList_New(0);
     w->type_ids = PyDict_New();
@@ -626,6 +658,7 @@ tw_put_events_before_value(TraceWriter *w)
         before->len = 0;
         return;
     }
+    tw_keep_container_records(w);     /* before their bytes move */
     char *event = out->data + w->value_event_start;
     memmove(event + before->len, event, event_len);
     memcpy(event, before->data, before->len);

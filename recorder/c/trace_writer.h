@@ -248,7 +248,10 @@ typedef struct {
    marker are kept (those depend on where the container is met), and they
    are copied only where the limits would not cut them either.  A new
    record replaces the one of its set that was found current least
-   recently. */
+   recently.  A record written to the trace's output is not copied: the
+   entry points at it there until the output is handed over (or its bytes
+   moved), and only then is it copied into the entry's own buffer
+   (tw_keep_container_records()). */
 #define CONTAINER_CACHE_SET_BITS 9
 #define CONTAINER_CACHE_SIZE (2 << CONTAINER_CACHE_SET_BITS)
 /* Larger records are encoded again: the cache's memory stays bounded. */
@@ -278,7 +281,10 @@ struct ContainerCacheEntry_ {
     int height;                  /* nesting levels below the record's own */
     Py_ssize_t nodes;            /* values the record counts */
     Py_ssize_t need;             /* a size limit under which it is whole */
-    JsonBuffer record;
+    int in_output;               /* the record is in the trace's output, */
+    size_t record_at;            /* from here on, */
+    size_t record_len;           /* this long (wherever it is) */
+    JsonBuffer record;           /* or here */
 };
 
 /* Empty `entry`, keeping its memory for the next record. */
@@ -293,6 +299,7 @@ container_entry_clear(ContainerCacheEntry *entry)
     entry->nchildren = 0;
     entry->inner = 0;
     entry->container = NULL;
+    entry->in_output = 0;
 }
 
 /* The record of a variable's value that the limits cut or that shows a
@@ -416,6 +423,9 @@ int tw_open(TraceWriter *w, const char *folder, TraceFormat format);
 int tw_close(TraceWriter *w, const TraceOrigin *origin);
 /* Drop everything without writing (a forked child must not write). */
 void tw_abandon(TraceWriter *w);
+/* Copy the container records kept in the trace's output into their
+   entries: the output's bytes are about to go. */
+void tw_keep_container_records(TraceWriter *w);
 
 Py_ssize_t tw_path_id(TraceWriter *w, PyObject *path);
 Py_ssize_t tw_function_id(TraceWriter *w, Py_ssize_t path_id, int line, PyObject *name);

@@ -1316,7 +1316,14 @@ put_cached_record(Encoder *e, ContainerCacheEntry *entry, PyObject *obj)
     {
         return 0;
     }
-    jb_put(e->b, entry->record.data, entry->record.len);
+    /* Room first: the record may be in e->b itself. */
+    if (e->b->len + entry->record_len > e->b->cap && jb_reserve(e->b, entry->record_len) < 0) {
+        return 1;
+    }
+    const char *record = entry->in_output ? e->w->stream.out.data + entry->record_at
+                                          : entry->record.data;
+    memcpy(e->b->data + e->b->len, record, entry->record_len);
+    e->b->len += entry->record_len;
     e->used += entry->nodes - 1;
     e->need = entry->need;
     if (e->depth + entry->height > e->deepest) {
@@ -1377,12 +1384,16 @@ remember_container_record(Encoder *e, ContainerCacheEntry *entry, PyObject *obj,
         entry->inner += entry->children[entry->nchildren].stamp != 0;
         entry->nchildren++;
     }
-    if (keep_record(e, start, &entry->record) < 0 ||
+    /* A record in the trace's output stays there until the output goes. */
+    entry->in_output = e->b == &e->w->stream.out;
+    if ((entry->in_output ? 0 : keep_record(e, start, &entry->record)) < 0 ||
         (!class_key_is(&entry->cls, Py_TYPE(obj)) && class_key_set(&entry->cls, Py_TYPE(obj)) < 0))
     {
         container_entry_clear(entry);
         return;
     }
+    entry->record_at = start;
+    entry->record_len = e->b->len - start;
     entry->container = obj;
     entry->kind = (uint8_t)kind;
     entry->cbor = (uint8_t)e->cbor;
@@ -1929,6 +1940,9 @@ encode_value_as(TraceWriter *w, JsonBuffer *b, PyObject *obj, int cbor)
             w->stream.io_error = ENOMEM;
         }
         b->failed = 0;
+        if (b == &w->stream.out) {
+            tw_keep_container_records(w);     /* before their bytes go */
+        }
         b->len = start;
         PUT_HEAD(&e, RECORD_NONE);
     }
