@@ -281,6 +281,9 @@ struct ContainerCacheEntry_ {
     int height;                  /* nesting levels below the record's own */
     Py_ssize_t nodes;            /* values the record counts */
     Py_ssize_t need;             /* a size limit under which it is whole */
+    int inline_count;            /* -1, or an instance's attributes, stored
+                                    inline and kept whole (the children), */
+    uint8_t inline_order[INLINE_LAYOUT_FIELDS];  /* by these indexes */
     int in_output;               /* the record is in the trace's output, */
     size_t record_at;            /* from here on, */
     size_t record_len;           /* this long (wherever it is) */

@@ -715,6 +715,21 @@ collect_slot_fields(Encoder *e, Fields *f, PyObject *obj)
     }
 }
 
+/* The attributes of `obj` if they are stored inline, in insertion order,
+   keyed by its class's shared keys (no dict object exists for them), else
+   NULL. */
+static inline PyDictValues *
+inline_values(PyObject *obj)
+{
+    if (!(Py_TYPE(obj)->tp_flags & Py_TPFLAGS_INLINE_VALUES) ||
+        _PyObject_GetManagedDict(obj) != NULL)
+    {
+        return NULL;
+    }
+    PyDictValues *values = _PyObject_InlineValues(obj);
+    return values->valid ? values : NULL;
+}
+
 static void
 collect_dict_fields(Fields *f, PyObject *obj)
 {
@@ -723,10 +738,8 @@ collect_dict_fields(Fields *f, PyObject *obj)
     if (tp->tp_flags & Py_TPFLAGS_MANAGED_DICT) {
         dict = (PyObject *)_PyObject_GetManagedDict(obj);
         if (dict == NULL && (tp->tp_flags & Py_TPFLAGS_INLINE_VALUES)) {
-            /* Attributes stored inline, in insertion order, keyed by the
-               type's shared keys; no dict object exists for them. */
-            PyDictValues *values = _PyObject_InlineValues(obj);
-            if (!values->valid) {
+            PyDictValues *values = inline_values(obj);
+            if (values == NULL) {
                 return;
             }
             PyDictKeysObject *keys = ((PyHeapTypeObject *)tp)->ht_cached_keys;
@@ -936,15 +949,11 @@ inline_layout_type_id(Encoder *e, PyObject *obj, const uint8_t *order, int count
 static int
 encode_flat_instance(Encoder *e, PyObject *obj)
 {
-    PyTypeObject *tp = Py_TYPE(obj);
-    if (!(tp->tp_flags & Py_TPFLAGS_INLINE_VALUES) || _PyObject_GetManagedDict(obj) != NULL) {
+    PyDictValues *values = inline_values(obj);
+    if (values == NULL || e->limit - e->used < values->size) {
         return 0;
     }
-    PyDictValues *values = _PyObject_InlineValues(obj);
     int count = values->size;
-    if (!values->valid || e->limit - e->used < count) {
-        return 0;
-    }
     const uint8_t *order = get_insertion_order_array(values);
     for (int i = 0; i < count; i++) {
         PyObject *value = values->values[order[i]];
@@ -1205,41 +1214,6 @@ record_children(Encoder *e, PyObject *obj, ContainerKind kind, Fields *scratch,
     return *size > VALUE_MAX_ITEMS ? VALUE_MAX_ITEMS : *size;
 }
 
-/* Whether instance `obj` has the fields `entry` keeps, if its attributes
-   are stored inline (-1 if not): the fields collect_fields() would list,
-   compared as they are read, with no list of them made. */
-static int
-inline_fields_unchanged(const ContainerCacheEntry *entry, PyObject *obj)
-{
-    PyTypeObject *tp = Py_TYPE(obj);
-    if (!(tp->tp_flags & Py_TPFLAGS_INLINE_VALUES) || _PyObject_GetManagedDict(obj) != NULL) {
-        return -1;
-    }
-    PyDictValues *values = _PyObject_InlineValues(obj);
-    if (!values->valid) {
-        return -1;
-    }
-    PyDictKeysObject *keys = ((PyHeapTypeObject *)tp)->ht_cached_keys;
-    const uint8_t *order = get_insertion_order_array(values);
-    const CachedChild *kept = entry->children;
-    Py_ssize_t n = 0;
-    for (int i = 0; i < values->size; i++) {
-        int ix = order[i];
-        PyObject *value = values->values[ix];
-        if (value == NULL) {
-            continue;
-        }
-        if (n + 2 > entry->nchildren || kept[n].obj != DK_UNICODE_ENTRIES(keys)[ix].me_key ||
-            kept[n + 1].obj != value)
-        {
-            return 0;
-        }
-        n += 2;
-    }
-    /* Inline attributes are too few for the item limit to hide any. */
-    return n == entry->nchildren && entry->size == 0;
-}
-
 /* Whether `obj` has the children `entry` keeps.  A dict's version tag
    stands for its keys and values (the entry keeps only those that are
    containers). */
@@ -1248,12 +1222,6 @@ children_unchanged(Encoder *e, const ContainerCacheEntry *entry, PyObject *obj)
 {
     if (entry->kind == CONTAINER_DICT) {
         return entry->dict_version == ((PyDictObject *)obj)->ma_version_tag;
-    }
-    if (entry->kind == CONTAINER_INSTANCE) {
-        int same = inline_fields_unchanged(entry, obj);
-        if (same >= 0) {
-            return same;
-        }
     }
     Fields scratch;             /* not zero-filled */
     PyObject *const *children;
@@ -1264,6 +1232,60 @@ children_unchanged(Encoder *e, const ContainerCacheEntry *entry, PyObject *obj)
     }
     for (Py_ssize_t i = 0; i < n; i++) {
         if (children[i] != entry->children[i].obj) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static int cached_record_is_current(Encoder *e, ContainerCacheEntry *entry, PyObject *obj);
+
+/* Whether kept child `child`, a container alive (its holder holds it), has
+   the record its holder's holds.  A child's stamp is older than its
+   holder's: the check ends. */
+static inline int
+kept_child_is_current(Encoder *e, const CachedChild *child)
+{
+    return child->entry->stamp == child->stamp &&
+           cached_record_is_current(e, child->entry, child->obj);
+}
+
+/* Whether the children `entry` keeps, the ones `obj` has, are current. */
+static int
+kept_children_are_current(Encoder *e, const ContainerCacheEntry *entry)
+{
+    for (Py_ssize_t i = 0; entry->inner > 0 && i < entry->nchildren; i++) {
+        const CachedChild *child = &entry->children[i];
+        if (child->stamp != 0 && !kept_child_is_current(e, child)) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* Whether instance `obj` has the inline attributes `entry` keeps, each
+   current (-1 if its attributes are not inline now): at the same indexes
+   of its class's shared keys (the class is the one kept, and its keys are
+   only ever added to, so the same names), in the same order, with the
+   same values.  Read straight from the attributes: no list of them made. */
+static int
+inline_instance_is_current(Encoder *e, const ContainerCacheEntry *entry, PyObject *obj)
+{
+    PyDictValues *values = inline_values(obj);
+    if (values == NULL) {
+        return -1;
+    }
+    int count = values->size;
+    if (count != entry->inline_count) {
+        return 0;
+    }
+    const uint8_t *order = get_insertion_order_array(values);
+    const CachedChild *kept_values = entry->children + 1;     /* after a name */
+    for (int i = 0; i < count; i++) {
+        const CachedChild *child = &kept_values[2 * i];
+        if (order[i] != entry->inline_order[i] || values->values[order[i]] != child->obj ||
+            (child->stamp != 0 && !kept_child_is_current(e, child)))
+        {
             return 0;
         }
     }
@@ -1282,28 +1304,25 @@ cached_record_is_current(Encoder *e, ContainerCacheEntry *entry, PyObject *obj)
     {
         return 0;
     }
-    if (entry->verified == e->w->encoding) {
+    uint64_t encoding = e->w->encoding;
+    if (entry->verified == encoding) {
         return 1;
     }
-    if (entry->refuted == e->w->encoding || !children_unchanged(e, entry, obj)) {
-        entry->refuted = e->w->encoding;
-        return 0;
+    int current = entry->refuted != encoding;
+    if (current) {
+        int inline_current = entry->inline_count >= 0 ? inline_instance_is_current(e, entry, obj)
+                                                      : -1;
+        current = inline_current >= 0 ? inline_current
+                                      : children_unchanged(e, entry, obj) &&
+                                        kept_children_are_current(e, entry);
     }
-    /* The children are the ones kept, so alive.  A child's stamp is older
-       than its holder's: the check ends. */
-    for (Py_ssize_t i = 0; entry->inner > 0 && i < entry->nchildren; i++) {
-        const CachedChild *child = &entry->children[i];
-        if (child->stamp == 0) {
-            continue;
-        }
-        ContainerCacheEntry *inner = child->entry;
-        if (inner->stamp != child->stamp || !cached_record_is_current(e, inner, child->obj)) {
-            entry->refuted = e->w->encoding;
-            return 0;
-        }
+    if (current) {
+        entry->verified = encoding;
     }
-    entry->verified = e->w->encoding;
-    return 1;
+    else {
+        entry->refuted = encoding;
+    }
+    return current;
 }
 
 /* Copy the record of `obj` if `entry` holds it and the limits here would
@@ -1348,6 +1367,32 @@ keep_child(Encoder *e, CachedChild *child, PyObject *obj)
     }
     *child = (CachedChild){obj, inner->stamp, inner};
     return 1;
+}
+
+/* Keep in `entry` the order of instance `obj`'s attributes, if they are
+   stored inline and the children it keeps are all of them, in that order;
+   return their count, or -1. */
+static int
+keep_inline_order(ContainerCacheEntry *entry, PyObject *obj)
+{
+    PyDictValues *values = inline_values(obj);
+    if (values == NULL || values->size > INLINE_LAYOUT_FIELDS || entry->size != 0 ||
+        entry->nchildren != 2 * values->size)
+    {
+        return -1;
+    }
+    PyDictKeysObject *keys = ((PyHeapTypeObject *)Py_TYPE(obj))->ht_cached_keys;
+    const uint8_t *order = get_insertion_order_array(values);
+    for (int i = 0; i < values->size; i++) {
+        int ix = order[i];
+        if (entry->children[2 * i].obj != DK_UNICODE_ENTRIES(keys)[ix].me_key ||
+            entry->children[2 * i + 1].obj != values->values[ix])
+        {
+            return -1;
+        }
+        entry->inline_order[i] = (uint8_t)ix;
+    }
+    return values->size;
 }
 
 /* Keep the record just written (from `start`) for `obj`: it is whole,
@@ -1405,6 +1450,7 @@ remember_container_record(Encoder *e, ContainerCacheEntry *entry, PyObject *obj,
     entry->height = height;
     entry->nodes = nodes;
     entry->need = e->need;
+    entry->inline_count = kind == CONTAINER_INSTANCE ? keep_inline_order(entry, obj) : -1;
 }
 
 /* Whether `tp` is a class defined in Python whose instances are laid out

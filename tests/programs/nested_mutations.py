@@ -21,12 +21,18 @@ class Bag:
     pass
 
 
+class Twins:
+    pass
+
+
 def main():
     points = [Point(i, -i) for i in range(3)]
     grid = {"row": [Point(0, 0), [1, 2]], "cell": Slotted([Point(5, 5)])}
     pair = (points, grid["row"])
     bag = Bag()
     bag.items = [Slotted(1), {"deep": [Point(7, 7)]}]
+    twins = Twins()
+    twins.left = twins.right = "same"
     for i in range(8):
         points[i % 3].x += 1
         grid["row"][1].append(i)
@@ -47,6 +53,9 @@ def main():
             Point.__qualname__ = "Renamed"
         if i == 6:
             points[1].__class__ = Bag
+        if i == 3:
+            # The same fields and values, in another order, on one line.
+            del twins.left; twins.left = "same"  # noqa: E702
     return len(points), len(grid["row"][1]), bag.items[0].a
 
 
