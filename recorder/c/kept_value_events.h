@@ -15,7 +15,7 @@
 
 /* Room for a Value event of a number, a short str, None or a bool, in one
    64-byte entry. */
-#define KEPT_EVENT_MAX 55
+#define KEPT_EVENT_MAX TW_SHORT_EVENT_MAX
 
 typedef struct {
     PyObject *value;             /* held; NULL: nothing kept */
@@ -74,7 +74,7 @@ kept_events_free(KeptValueEvents *kept)
 static inline int
 kept_event_put(TraceWriter *w, const KeptValueEvent *kept, PyObject *value)
 {
-    return kept->value == value && tw_copy_event(w, kept->event, kept->len);
+    return kept->value == value && tw_copy_short_event(w, kept->event, kept->len);
 }
 
 /* Keep the Value event just written for a local holding `value`, if it is

@@ -556,21 +556,27 @@ tw_value_end(TraceWriter *w)
     tw_value_done(w);
 }
 
-/* Write again an event written earlier (its bytes as they were); 0, with
-   nothing written, where merged I/O text must go first. */
+/* Write again a short event written earlier (its bytes as they were),
+   of `len` bytes, read from a source of TW_SHORT_EVENT_MAX: a copy of
+   constant size is a few moves, where a variable one is a slow call.  0,
+   with nothing written, where merged I/O text must go first. */
+#define TW_SHORT_EVENT_MAX 55
 static inline int
-tw_copy_event(TraceWriter *w, const char *event, size_t len)
+tw_copy_short_event(TraceWriter *w, const char *event, size_t len)
 {
     JsonBuffer *out = &w->stream.out;
-    if (w->pending_io_kind >= 0 || (out->len + len > out->cap && jb_reserve(out, len) < 0)) {
+    if (w->pending_io_kind >= 0 ||
+        (out->len + TW_SHORT_EVENT_MAX > out->cap && jb_reserve(out, TW_SHORT_EVENT_MAX) < 0))
+    {
         return 0;
     }
-    memcpy(out->data + out->len, event, len);
+    memcpy(out->data + out->len, event, TW_SHORT_EVENT_MAX);
     out->len += len;
     w->events++;
     stream_event_done(&w->stream);
     return 1;
 }
+
 /* args[i] is an encoded ValueRecord of arg_value_lens[i] bytes. */
 void tw_call(TraceWriter *w, Py_ssize_t function_id, Py_ssize_t nargs,
              const Py_ssize_t *varname_ids, const char *values,
