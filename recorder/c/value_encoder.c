@@ -526,6 +526,46 @@ encode_tuple(Encoder *e, PyObject *obj)
     put_type_id(e, type_id);
 }
 
+/* The first `max` key/value pairs of dict `obj`, in its order, into
+   `pairs` (room for 2 * max); return how many pairs.  A combined table's
+   entries are read where they are (PyDict_Next() is a call per pair). */
+static Py_ssize_t
+dict_pairs(PyObject *obj, PyObject **pairs, Py_ssize_t max)
+{
+    PyDictObject *dict = (PyDictObject *)obj;
+    PyDictKeysObject *keys = dict->ma_keys;
+    Py_ssize_t n = 0;
+    if (dict->ma_values == NULL && keys->dk_kind != DICT_KEYS_SPLIT) {
+        /* Entries of str keys have no hash: their fields are elsewhere. */
+        int unicode = DK_IS_UNICODE(keys);
+        const char *entry = unicode ? (const char *)DK_UNICODE_ENTRIES(keys)
+                                    : (const char *)DK_ENTRIES(keys);
+        size_t size = unicode ? sizeof(PyDictUnicodeEntry) : sizeof(PyDictKeyEntry);
+        size_t key_at = unicode ? offsetof(PyDictUnicodeEntry, me_key)
+                                : offsetof(PyDictKeyEntry, me_key);
+        size_t value_at = unicode ? offsetof(PyDictUnicodeEntry, me_value)
+                                  : offsetof(PyDictKeyEntry, me_value);
+        const char *end = entry + keys->dk_nentries * size;
+        for (; entry < end && n < max; entry += size) {
+            PyObject *value = *(PyObject *const *)(entry + value_at);
+            if (value != NULL) {
+                pairs[2 * n] = *(PyObject *const *)(entry + key_at);
+                pairs[2 * n + 1] = value;
+                n++;
+            }
+        }
+        return n;
+    }
+    Py_ssize_t pos = 0;
+    PyObject *key, *value;
+    while (n < max && PyDict_Next(obj, &pos, &key, &value)) {
+        pairs[2 * n] = key;
+        pairs[2 * n + 1] = value;
+        n++;
+    }
+    return n;
+}
+
 static void
 encode_dict(Encoder *e, PyObject *obj)
 {
@@ -536,17 +576,15 @@ encode_dict(Encoder *e, PyObject *obj)
     Py_ssize_t shown = size > VALUE_MAX_ITEMS ? VALUE_MAX_ITEMS : size;
     PUT_HEAD(e, HEAD_SEQUENCE);
     put_array_head(e, shown + (shown < size));
+    PyObject *pairs[2 * VALUE_MAX_ITEMS];
+    Py_ssize_t count = dict_pairs(obj, pairs, shown);
     Shares shares = {.end = e->limit};
-    Py_ssize_t pos = 0, count = 0;
-    PyObject *key, *value;
-    while (count++ < shown && PyDict_Next(obj, &pos, &key, &value)) {
-        shares_count(&shares, key);
-        shares_count(&shares, value);
+    for (Py_ssize_t i = 0; i < 2 * count; i++) {
+        shares_count(&shares, pairs[i]);
     }
-    pos = 0;
-    count = 0;
-    while (count < shown && PyDict_Next(obj, &pos, &key, &value)) {
-        put_separator(e, count++);
+    for (Py_ssize_t i = 0; i < count; i++) {
+        PyObject *key = pairs[2 * i], *value = pairs[2 * i + 1];
+        put_separator(e, i);
         PUT_HEAD(e, HEAD_TUPLE);
         put_array_head(e, 2);
         shares_give(e, &shares, key);
@@ -1199,15 +1237,9 @@ record_children(Encoder *e, PyObject *obj, ContainerKind kind, Fields *scratch,
         return 2 * scratch->count;
     }
     if (kind == CONTAINER_DICT) {
-        Py_ssize_t pos = 0, n = 0;
-        PyObject *key, *value;
-        while (n < 2 * VALUE_MAX_ITEMS && PyDict_Next(obj, &pos, &key, &value)) {
-            scratch->pairs[n++] = key;
-            scratch->pairs[n++] = value;
-        }
         *children = scratch->pairs;
         *size = PyDict_GET_SIZE(obj);
-        return n;
+        return 2 * dict_pairs(obj, scratch->pairs, VALUE_MAX_ITEMS);
     }
     *children = sequence_items(obj, kind);
     *size = Py_SIZE(obj);
@@ -1600,12 +1632,10 @@ log_children(Encoder *e, PyObject *obj, ContainerKind kind, PyObject *const *chi
 static void
 log_dict(Encoder *e, PyObject *obj)
 {
-    Py_ssize_t pos = 0, n = 0;
-    PyObject *key, *value;
-    while (n++ < VALUE_MAX_ITEMS && PyDict_Next(obj, &pos, &key, &value)) {
-        if ((!value_is_immutable_scalar(key) && !is_logged_container(e->w, key)) ||
-            (!value_is_immutable_scalar(value) && !is_logged_container(e->w, value)))
-        {
+    PyObject *pairs[2 * VALUE_MAX_ITEMS];
+    Py_ssize_t n = 2 * dict_pairs(obj, pairs, VALUE_MAX_ITEMS);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (!value_is_immutable_scalar(pairs[i]) && !is_logged_container(e->w, pairs[i])) {
             e->logging = 0;
             return;
         }
