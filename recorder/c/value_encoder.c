@@ -263,14 +263,10 @@ put_type_name_body(JsonBuffer *b, PyTypeObject *tp)
     }
 }
 
-/* The type id for a builtin kind of value, or for the subclass `tp` of it. */
+/* The type id of class `tp`, by its name, as a type of `kind`. */
 static Py_ssize_t
-type_id_for(Encoder *e, PyTypeObject *tp, PyTypeObject *builtin_tp,
-            BuiltinType builtin, int kind)
+class_type_id(Encoder *e, PyTypeObject *tp, int kind)
 {
-    if (tp == builtin_tp) {
-        return tw_builtin_type_id(e->w, builtin);
-    }
     /* Naming and interning the type costs more than encoding most values. */
     NamedTypeEntry *set = &e->w->named_types[set_of_two(tp, (uintptr_t)kind,
                                                        NAMED_TYPE_SET_BITS)];
@@ -290,6 +286,16 @@ type_id_for(Encoder *e, PyTypeObject *tp, PyTypeObject *builtin_tp,
         cached->id = id;
     }
     return id;
+}
+
+/* The type id for a builtin kind of value, or for the subclass `tp` of it
+   (inline: most values are of the builtin type itself). */
+static inline Py_ssize_t
+type_id_for(Encoder *e, PyTypeObject *tp, PyTypeObject *builtin_tp,
+            BuiltinType builtin, int kind)
+{
+    return tp == builtin_tp ? tw_builtin_type_id(e->w, builtin)
+                            : class_type_id(e, tp, kind);
 }
 
 static void
@@ -1078,7 +1084,7 @@ encode_exception(Encoder *e, PyObject *obj)
     describe_exception(text_start(e), obj);
     PUT_HEAD(e, HEAD_RAW);
     put_pieced_text(e);
-    put_type_id(e, type_id_for(e, Py_TYPE(obj), NULL, BUILTIN_OBJECT, TYPE_KIND_ERROR));
+    put_type_id(e, class_type_id(e, Py_TYPE(obj), TYPE_KIND_ERROR));
 }
 
 static void
@@ -1102,7 +1108,7 @@ encode_opaque(Encoder *e, PyObject *obj)
     JB_LITERAL(text, " object>");
     PUT_HEAD(e, HEAD_RAW);
     put_pieced_text(e);
-    put_type_id(e, type_id_for(e, tp, NULL, BUILTIN_OBJECT, TYPE_KIND_RAW));
+    put_type_id(e, class_type_id(e, tp, TYPE_KIND_RAW));
     if (!e->b->failed && keep_record(e, start, &cached->record) == 0 &&
         class_key_set(&cached->cls, tp) == 0)
     {
