@@ -689,10 +689,9 @@ tw_call(TraceWriter *w, Py_ssize_t function_id, Py_ssize_t nargs,
         size_t start = begin_sized(out);
         cbor_head(out, CBOR_ARRAY, (uint64_t)nargs);
         for (Py_ssize_t i = 0; i < nargs; i++) {
-            cbor_head(out, CBOR_MAP, 2);
-            cbor_text(out, "variable_id", 11);
-            cbor_int(out, varname_ids[i]);
-            cbor_text(out, "value", 5);
+            /* {"variable_id": id, "value": record} */
+            CBOR_KEY_AND_UINT(out, "\xa2\x6bvariable_id", (uint64_t)varname_ids[i]);
+            JB_LITERAL(out, "\x65value");
             jb_put(out, values + value_offsets[i], value_offsets[i + 1] - value_offsets[i]);
         }
         end_sized(out, start);
