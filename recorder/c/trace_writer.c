@@ -340,6 +340,8 @@ tw_close(TraceWriter *w, const TraceOrigin *origin)
     if (!w->cbor) {
         JB_LITERAL(&w->stream.out, "\n]\n");
     }
+    /* The records go with the caches: none is worth keeping. */
+    w->stream.before_handover = NULL;
     int res = stream_close(&w->stream);
     if (w->container != NULL) {
         int err = close_container(w, origin);
