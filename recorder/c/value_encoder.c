@@ -1469,7 +1469,7 @@ remember_container_record(Encoder *e, ContainerCacheEntry *entry, PyObject *obj,
     }
     /* A record in the trace's output stays there until the output goes. */
     entry->in_output = e->b == &e->w->stream.out;
-    if ((entry->in_output ? 0 : keep_record(e, start, &entry->record)) < 0 ||
+    if ((!entry->in_output && keep_record(e, start, &entry->record) < 0) ||
         (!class_key_is(&entry->cls, Py_TYPE(obj)) && class_key_set(&entry->cls, Py_TYPE(obj)) < 0))
     {
         container_entry_clear(entry);
