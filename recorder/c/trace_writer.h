@@ -241,8 +241,10 @@ typedef struct {
    (held, so no other object can take its address) or a container whose
    own entry still holds the record copied into this one (by its stamp).
    A dict's version tag, which every change renews and no other dict ever
-   had, stands for its children: only those that are containers are kept.
-   The container itself is not kept alive (its elements may become objects
+   had, stands for its children, which are kept all the same: when a list,
+   tuple or dict changes, the records of its children that did not are
+   copied from its old record (each child keeps where its record lies in
+   it), as long as that is still in the trace's output.  The container itself is not kept alive (its elements may become objects
    whose finalizers must run when the program drops it): its address is
    compared, never dereferenced.  Only records with no cut and no cycle
    marker are kept (those depend on where the container is met), and they
@@ -261,6 +263,8 @@ typedef struct {
     PyObject *obj;               /* held if stamp is 0 */
     uint64_t stamp;              /* of a container's entry; 0: a scalar */
     ContainerCacheEntry *entry;  /* that entry (they never move) */
+    uint32_t at;                 /* where the child's own record lies in the */
+    uint32_t len;                /* record of a list, tuple or dict */
 } CachedChild;
 
 struct ContainerCacheEntry_ {
@@ -284,6 +288,7 @@ struct ContainerCacheEntry_ {
     int inline_count;            /* -1, or an instance's attributes, stored
                                     inline and kept whole (the children), */
     uint8_t inline_order[INLINE_LAYOUT_FIELDS];  /* by these indexes */
+    uint8_t pinned;              /* its old record is being copied from */
     int in_output;               /* the record is in the trace's output, */
     size_t record_at;            /* from here on, */
     size_t record_len;           /* this long (wherever it is) */

@@ -479,9 +479,109 @@ encode_bytes(Encoder *e, PyObject *obj)
     put_type_id(e, type_id);
 }
 
+/* A list, tuple or dict being encoded: where the record of each of its
+   elements (a dict's pairs) goes in its record, and its old record, found
+   stale (or NULL), from which the elements that did not change are copied,
+   in runs as long as they lay one after the other there. */
+typedef struct {
+    size_t start;                           /* of its record, in e->b */
+    const ContainerCacheEntry *old;         /* in the trace's output */
+    size_t run_at, run_len;                 /* in the old record; the run
+                                               goes where e->b ends */
+    uint32_t at[VALUE_MAX_ITEMS];           /* from `start` */
+    uint32_t len[VALUE_MAX_ITEMS];
+} Splice;
+
+static int kept_child_is_current(Encoder *e, const CachedChild *child);
+
+/* Count child `obj` as encode() and put_cached_record() would, if it is
+   the one `kept` keeps, with a record that is current and that the limits
+   here would not cut. */
+static inline int
+take_unchanged_child(Encoder *e, const CachedChild *kept, PyObject *obj)
+{
+    Py_ssize_t nodes = 1, need = 1;
+    int height = 0;
+    if (kept->obj != obj) {
+        return 0;
+    }
+    if (kept->stamp != 0) {
+        const ContainerCacheEntry *inner = kept->entry;
+        if (!kept_child_is_current(e, kept) || e->depth + inner->height >= VALUE_MAX_DEPTH) {
+            return 0;
+        }
+        nodes = inner->nodes;
+        need = inner->need;
+        height = inner->height;
+    }
+    if (e->limit - e->used < need) {
+        return 0;
+    }
+    e->used += nodes;
+    e->need = need;
+    if (height > 0 && e->depth + height > e->deepest) {
+        e->deepest = e->depth + height;
+    }
+    return 1;
+}
+
+/* Copy the run of elements taken so far. */
+static void
+put_run(Encoder *e, Splice *splice)
+{
+    size_t n = splice->run_len;
+    if (n == 0) {
+        return;
+    }
+    splice->run_len = 0;
+    /* Room first: the old record may be in e->b itself. */
+    if (e->b->len + n > e->b->cap && jb_reserve(e->b, n) < 0) {
+        return;
+    }
+    memcpy(e->b->data + e->b->len,
+           e->w->stream.out.data + splice->old->record_at + splice->run_at, n);
+    e->b->len += n;
+}
+
+/* Element `i`, whose children were taken unchanged: added to the run, or
+   a new run started (the one before copied).  In JSON, a run holds the
+   commas between its elements. */
+static inline void
+take_element(Encoder *e, Splice *splice, Py_ssize_t i, const CachedChild *kept)
+{
+    size_t gap = i > 0 && !e->cbor;
+    if (splice->run_len == 0 || splice->run_at + splice->run_len + gap != kept->at) {
+        put_run(e, splice);
+        put_separator(e, i);
+        splice->run_at = kept->at;
+        splice->run_len = 0;
+    }
+    splice->at[i] = (uint32_t)(e->b->len - splice->start + (kept->at - splice->run_at));
+    splice->len[i] = kept->len;
+    splice->run_len = kept->at + kept->len - splice->run_at;
+}
+
+/* Before element `i` is encoded: the run copied, the separator put. */
+static size_t
+element_start(Encoder *e, Splice *splice, Py_ssize_t i)
+{
+    put_run(e, splice);
+    put_separator(e, i);
+    return e->b->len;
+}
+
+/* After element `i`, from `at`, is encoded. */
+static void
+element_end(Encoder *e, Splice *splice, Py_ssize_t i, size_t at)
+{
+    /* Records too long for uint32_t are not kept, so neither are these. */
+    splice->at[i] = (uint32_t)(at - splice->start);
+    splice->len[i] = (uint32_t)(e->b->len - at);
+}
+
 /* Elements of a list or tuple, cut at the item limit. */
 static void
-put_elements(Encoder *e, PyObject *const *items, Py_ssize_t n)
+put_elements(Encoder *e, PyObject *const *items, Py_ssize_t n, Splice *splice)
 {
     Py_ssize_t shown = n > VALUE_MAX_ITEMS ? VALUE_MAX_ITEMS : n;
     put_array_head(e, shown + (shown < n));
@@ -491,17 +591,25 @@ put_elements(Encoder *e, PyObject *const *items, Py_ssize_t n)
     }
     /* With leaves only, the limit stays the container's. */
     int shared = shares.others > 0;
+    const CachedChild *old = splice->old != NULL ? splice->old->children : NULL;
+    Py_ssize_t nold = old != NULL ? splice->old->nchildren : 0;
     for (Py_ssize_t i = 0; i < shown; i++) {
-        put_separator(e, i);
         if (shared) {
             shares_give(e, &shares, items[i]);
-            encode(e, items[i]);
-            shares_took(e, &shares, items[i]);
+        }
+        if (i < nold && take_unchanged_child(e, &old[i], items[i])) {
+            take_element(e, splice, i, &old[i]);
         }
         else {
+            size_t at = element_start(e, splice, i);
             encode(e, items[i]);
+            element_end(e, splice, i, at);
+        }
+        if (shared) {
+            shares_took(e, &shares, items[i]);
         }
     }
+    put_run(e, splice);
     e->limit = shares.end;
     e->need = shared ? shares_need(&shares) : 1 + shown;
     if (shown < n) {
@@ -512,23 +620,23 @@ put_elements(Encoder *e, PyObject *const *items, Py_ssize_t n)
 }
 
 static void
-encode_list(Encoder *e, PyObject *obj)
+encode_list(Encoder *e, PyObject *obj, Splice *splice)
 {
     Py_ssize_t type_id = type_id_for(e, Py_TYPE(obj), &PyList_Type,
                                      BUILTIN_LIST, TYPE_KIND_SEQ);
     PUT_HEAD(e, HEAD_SEQUENCE);
-    put_elements(e, ((PyListObject *)obj)->ob_item, PyList_GET_SIZE(obj));
+    put_elements(e, ((PyListObject *)obj)->ob_item, PyList_GET_SIZE(obj), splice);
     PUT_HEAD(e, FIELD_NOT_SLICE);
     put_type_id(e, type_id);
 }
 
 static void
-encode_tuple(Encoder *e, PyObject *obj)
+encode_tuple(Encoder *e, PyObject *obj, Splice *splice)
 {
     Py_ssize_t type_id = type_id_for(e, Py_TYPE(obj), &PyTuple_Type,
                                      BUILTIN_TUPLE, TYPE_KIND_TUPLE);
     PUT_HEAD(e, HEAD_TUPLE);
-    put_elements(e, ((PyTupleObject *)obj)->ob_item, PyTuple_GET_SIZE(obj));
+    put_elements(e, ((PyTupleObject *)obj)->ob_item, PyTuple_GET_SIZE(obj), splice);
     put_type_id(e, type_id);
 }
 
@@ -573,7 +681,7 @@ dict_pairs(PyObject *obj, PyObject **pairs, Py_ssize_t max)
 }
 
 static void
-encode_dict(Encoder *e, PyObject *obj)
+encode_dict(Encoder *e, PyObject *obj, Splice *splice)
 {
     Py_ssize_t type_id = type_id_for(e, Py_TYPE(obj), &PyDict_Type,
                                      BUILTIN_DICT, TYPE_KIND_SEQ);
@@ -588,9 +696,32 @@ encode_dict(Encoder *e, PyObject *obj)
     for (Py_ssize_t i = 0; i < 2 * count; i++) {
         shares_count(&shares, pairs[i]);
     }
+    const CachedChild *old = splice->old != NULL ? splice->old->children : NULL;
+    Py_ssize_t nold = old != NULL ? splice->old->nchildren : 0;
     for (Py_ssize_t i = 0; i < count; i++) {
         PyObject *key = pairs[2 * i], *value = pairs[2 * i + 1];
-        put_separator(e, i);
+        if (2 * i < nold && old[2 * i].obj == key && old[2 * i + 1].obj == value) {
+            /* Both taken, or neither. */
+            Shares before = shares;
+            Py_ssize_t used = e->used;
+            int deepest = e->deepest;
+            shares_give(e, &shares, key);
+            int taken = take_unchanged_child(e, &old[2 * i], key);
+            shares_took(e, &shares, key);
+            if (taken) {
+                shares_give(e, &shares, value);
+                taken = take_unchanged_child(e, &old[2 * i + 1], value);
+                shares_took(e, &shares, value);
+            }
+            if (taken) {
+                take_element(e, splice, i, &old[2 * i]);
+                continue;
+            }
+            shares = before;
+            e->used = used;
+            e->deepest = deepest;
+        }
+        size_t at = element_start(e, splice, i);
         PUT_HEAD(e, HEAD_TUPLE);
         put_array_head(e, 2);
         shares_give(e, &shares, key);
@@ -602,7 +733,9 @@ encode_dict(Encoder *e, PyObject *obj)
         shares_took(e, &shares, value);
         put_array_end(e);
         put_type_id(e, pair_type_id);
+        element_end(e, splice, i, at);
     }
+    put_run(e, splice);
     e->limit = shares.end;
     e->need = shares_need(&shares);
     if (count < size) {
@@ -1205,7 +1338,13 @@ entry_for_record(TraceWriter *w, const PyObject *obj, int cbor)
         return NULL;
     }
     ContainerCacheEntry *held = entry_in_set(set, obj, cbor);
-    return held != NULL ? held : set[0].verified <= set[1].verified ? &set[0] : &set[1];
+    if (held != NULL) {
+        return held;
+    }
+    if (set[0].pinned || set[1].pinned) {
+        return set[0].pinned ? (set[1].pinned ? NULL : &set[1]) : &set[0];
+    }
+    return set[0].verified <= set[1].verified ? &set[0] : &set[1];
 }
 
 /* Whether the record of `obj` may be kept: not for sets (no version to
@@ -1281,7 +1420,7 @@ static int cached_record_is_current(Encoder *e, ContainerCacheEntry *entry, PyOb
 /* Whether kept child `child`, a container alive (its holder holds it), has
    the record its holder's holds.  A child's stamp is older than its
    holder's: the check ends. */
-static inline int
+static int
 kept_child_is_current(Encoder *e, const CachedChild *child)
 {
     return child->entry->stamp == child->stamp &&
@@ -1437,8 +1576,10 @@ keep_inline_order(ContainerCacheEntry *entry, PyObject *obj)
    `height` levels deep and `nodes` values large, and e->need is its. */
 static void
 remember_container_record(Encoder *e, ContainerCacheEntry *entry, PyObject *obj,
-                          ContainerKind kind, size_t start, int height, Py_ssize_t nodes)
+                          ContainerKind kind, const Splice *splice, int height,
+                          Py_ssize_t nodes)
 {
+    size_t start = splice->start;
     container_entry_clear(entry);
     Fields scratch;             /* not zero-filled */
     PyObject *const *children;
@@ -1455,16 +1596,19 @@ remember_container_record(Encoder *e, ContainerCacheEntry *entry, PyObject *obj,
         entry->children = grown;
         entry->children_cap = n;
     }
+    /* Where the elements lie: on each element, on the key of a pair. */
+    int per_element = kind == CONTAINER_LIST || kind == CONTAINER_TUPLE;
+    int per_pair = kind == CONTAINER_DICT;
     for (Py_ssize_t i = 0; i < n; i++) {
-        /* A dict's version tag stands for its scalars. */
-        if (kind == CONTAINER_DICT && value_is_immutable_scalar(children[i])) {
-            continue;
-        }
-        if (!keep_child(e, &entry->children[entry->nchildren], children[i])) {
+        CachedChild *child = &entry->children[i];
+        if (!keep_child(e, child, children[i])) {
             container_entry_clear(entry);
             return;
         }
-        entry->inner += entry->children[entry->nchildren].stamp != 0;
+        Py_ssize_t element = per_element ? i : per_pair && i % 2 == 0 ? i / 2 : -1;
+        child->at = element >= 0 ? splice->at[element] : 0;
+        child->len = element >= 0 ? splice->len[element] : 0;
+        entry->inner += child->stamp != 0;
         entry->nchildren++;
     }
     /* A record in the trace's output stays there until the output goes. */
@@ -1838,7 +1982,8 @@ encode_container(Encoder *e, PyObject *obj, ContainerKind kind)
             e->logging = 1;
         }
     }
-    size_t start = e->b->len;
+    Splice splice;              /* not zero-filled: read as written */
+    size_t start = splice.start = e->b->len;
     Py_ssize_t cuts = e->cuts, used = e->used - 1;
     Py_ssize_t log_len = e->w->cut_log.len, log_held = e->w->cut_log.nheld;
     int outer_deepest = e->deepest;
@@ -1847,15 +1992,23 @@ encode_container(Encoder *e, PyObject *obj, ContainerKind kind)
     if (e->logging && !cacheable) {
         e->logging = 0;
     }
+    /* A log lists what each record is made of: copied parts are not. */
+    ContainerCacheEntry *old = cached != NULL && cached->in_output && cached->kind == kind &&
+                               kind != CONTAINER_INSTANCE && !e->logging ? cached : NULL;
+    splice.old = old;
+    splice.run_len = 0;
+    if (old != NULL) {
+        old->pinned = 1;        /* its children's records are read */
+    }
     switch (kind) {
     case CONTAINER_LIST:
-        encode_list(e, obj);
+        encode_list(e, obj, &splice);
         break;
     case CONTAINER_TUPLE:
-        encode_tuple(e, obj);
+        encode_tuple(e, obj, &splice);
         break;
     case CONTAINER_DICT:
-        encode_dict(e, obj);
+        encode_dict(e, obj, &splice);
         break;
     case CONTAINER_SET:
         encode_set(e, obj);
@@ -1866,11 +2019,14 @@ encode_container(Encoder *e, PyObject *obj, ContainerKind kind)
         }
     }
     e->depth--;
+    if (old != NULL) {
+        old->pinned = 0;
+    }
     /* Only a whole record is kept: a cut or cycle marker depends on where
        the container is met. */
     int whole = e->cuts == cuts && !e->b->failed && !PyErr_Occurred();
     if (cacheable && whole && (cached = entry_for_record(e->w, obj, e->cbor)) != NULL) {
-        remember_container_record(e, cached, obj, kind, start, e->deepest - depth,
+        remember_container_record(e, cached, obj, kind, &splice, e->deepest - depth,
                                   e->used - used);
     }
     if (e->logging) {
