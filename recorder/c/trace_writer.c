@@ -118,8 +118,9 @@ tw_keep_container_records(TraceWriter *w)
             continue;
         }
         entry->in_output = 0;
-        /* Found stale since it was last found current: not worth a copy. */
-        if (entry->refuted > entry->verified) {
+        /* Found stale since it was last found current: not worth a copy,
+           unless its children are being copied from it. */
+        if (entry->refuted > entry->verified && !entry->pinned) {
             container_entry_clear(entry);
             continue;
         }

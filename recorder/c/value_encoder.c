@@ -501,7 +501,7 @@ static inline int
 take_unchanged_child(Encoder *e, const CachedChild *kept, PyObject *obj)
 {
     Py_ssize_t nodes = 1, need = 1;
-    int height = 0;
+    int deepest = e->deepest;
     if (kept->obj != obj) {
         return 0;
     }
@@ -512,16 +512,16 @@ take_unchanged_child(Encoder *e, const CachedChild *kept, PyObject *obj)
         }
         nodes = inner->nodes;
         need = inner->need;
-        height = inner->height;
+        if (e->depth + inner->height > deepest) {
+            deepest = e->depth + inner->height;
+        }
     }
     if (e->limit - e->used < need) {
         return 0;
     }
     e->used += nodes;
     e->need = need;
-    if (height > 0 && e->depth + height > e->deepest) {
-        e->deepest = e->depth + height;
-    }
+    e->deepest = deepest;
     return 1;
 }
 
@@ -538,8 +538,12 @@ put_run(Encoder *e, Splice *splice)
     if (e->b->len + n > e->b->cap && jb_reserve(e->b, n) < 0) {
         return;
     }
-    memcpy(e->b->data + e->b->len,
-           e->w->stream.out.data + splice->old->record_at + splice->run_at, n);
+    /* The output may have been handed over since (a type met first while
+       encoding into another buffer goes to it at once). */
+    const ContainerCacheEntry *old = splice->old;
+    const char *record = old->in_output ? e->w->stream.out.data + old->record_at
+                                        : old->record.data;
+    memcpy(e->b->data + e->b->len, record + splice->run_at, n);
     e->b->len += n;
 }
 

@@ -10,6 +10,9 @@ def main():
     shared = [0]
     grid = ([0, 0], [0, 0], shared, shared)
     log = []
+    pair = [[1], [2], 0]
+    pair[2] = 1                             # both lists copied
+    nest = [[[[[pair]]]]]                   # too deep for pair's lists
     for i in range(4):
         table["a"] = i                      # a value replaced
         table["b"].append(i)                # a value changed in place
@@ -26,7 +29,7 @@ def main():
     del table[4]                            # a pair deleted
     rows[:2] = rows[1::-1]                  # two elements swapped
     rows[2] = rows[2]                       # the same element put back
-    return table, rows, grid, log
+    return table, rows, grid, log, nest
 
 
 print(main())
