@@ -277,7 +277,9 @@ struct ContainerCacheEntry_ {
     uint64_t refuted;            /* the encoding that last found it stale */
     Py_ssize_t size;             /* a sequence's length, an instance's
                                     hidden fields */
-    uint64_t dict_version;
+    uint64_t dict_version;       /* of a dict, or of fields_dict */
+    const void *fields_dict;     /* an instance's __dict__ holding all its
+                                    fields, or NULL */
     CachedChild *children;
     Py_ssize_t nchildren;
     Py_ssize_t children_cap;

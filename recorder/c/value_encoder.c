@@ -1473,6 +1473,34 @@ inline_instance_is_current(Encoder *e, const ContainerCacheEntry *entry, PyObjec
     return 1;
 }
 
+/* The __dict__ of instance `obj` if it holds all its fields (its class
+   has no slots) in a table of its own, else NULL.  Only such a dict's
+   version tag is renewed at every change: a dict made from an instance's
+   inline attributes shares them, and a store to them leaves its version
+   as it was (_PyObject_StoreInstanceAttribute()). */
+static PyDictObject *
+fields_dict(PyObject *obj)
+{
+    if (!(Py_TYPE(obj)->tp_flags & Py_TPFLAGS_INLINE_VALUES)) {
+        return NULL;
+    }
+    PyDictObject *dict = _PyObject_GetManagedDict(obj);
+    return dict != NULL && dict->ma_values == NULL ? dict : NULL;
+}
+
+/* Whether instance `obj` has the fields `entry` keeps, each current, as
+   the dict that held them all has not changed since (its version tag; -1
+   if that dict no longer holds them). */
+static int
+dict_instance_is_current(Encoder *e, const ContainerCacheEntry *entry, PyObject *obj)
+{
+    PyDictObject *dict = fields_dict(obj);
+    if (dict != entry->fields_dict) {
+        return -1;
+    }
+    return dict->ma_version_tag == entry->dict_version && kept_children_are_current(e, entry);
+}
+
 /* Whether `entry` holds the record `obj` has now: the same class, the
    same children, and each child container's entry still the one whose
    record this one holds.  No code runs within an encoding, so an entry
@@ -1491,11 +1519,14 @@ cached_record_is_current(Encoder *e, ContainerCacheEntry *entry, PyObject *obj)
     }
     int current = entry->refuted != encoding;
     if (current) {
-        int inline_current = entry->inline_count >= 0 ? inline_instance_is_current(e, entry, obj)
-                                                      : -1;
-        current = inline_current >= 0 ? inline_current
-                                      : children_unchanged(e, entry, obj) &&
-                                        kept_children_are_current(e, entry);
+        /* An instance's inline attributes, or the dict holding all its
+           fields, answer at once (-1: neither does). */
+        int quick = entry->inline_count >= 0 ? inline_instance_is_current(e, entry, obj)
+                    : entry->fields_dict != NULL ? dict_instance_is_current(e, entry, obj)
+                                                 : -1;
+        current = quick >= 0 ? quick
+                             : children_unchanged(e, entry, obj) &&
+                               kept_children_are_current(e, entry);
     }
     if (current) {
         entry->verified = encoding;
@@ -1632,7 +1663,10 @@ remember_container_record(Encoder *e, ContainerCacheEntry *entry, PyObject *obj,
     entry->verified = e->w->encoding;
     entry->refuted = 0;
     entry->size = size;
-    entry->dict_version = kind == CONTAINER_DICT ? ((PyDictObject *)obj)->ma_version_tag : 0;
+    PyDictObject *dict = kind == CONTAINER_DICT ? (PyDictObject *)obj
+                         : kind == CONTAINER_INSTANCE ? fields_dict(obj) : NULL;
+    entry->fields_dict = kind == CONTAINER_INSTANCE ? dict : NULL;
+    entry->dict_version = dict != NULL ? dict->ma_version_tag : 0;
     entry->height = height;
     entry->nodes = nodes;
     entry->need = e->need;
