@@ -1071,12 +1071,13 @@ collect_fields(Encoder *e, Fields *f, PyObject *obj)
     collect_dict_fields(f, obj);
 }
 
-static void
-encode_instance(Encoder *e, PyObject *obj)
+/* Return the fields the record shows, which the record cache keeps. */
+static Fields *
+encode_instance(Encoder *e, PyObject *obj, Fields *fields)
 {
-    Fields fields;              /* not zero-filled: 1.6 kB per instance */
-    collect_fields(e, &fields, obj);
-    put_instance_fields(e, Py_TYPE(obj), &fields);
+    collect_fields(e, fields, obj);
+    put_instance_fields(e, Py_TYPE(obj), fields);
+    return fields;
 }
 
 static int
@@ -1371,16 +1372,18 @@ sequence_items(PyObject *obj, ContainerKind kind)
 
 /* The children the record of `obj` shows, in order, up to the item
    limit: a list's or tuple's elements, a dict's keys and values, an
-   instance's field names and values (these two in `scratch`).  Return
-   their count, pointing `children` at them; `size` gets what else the
-   record depends on: the length of a list or tuple, the fields an
-   instance hides. */
+   instance's field names and values (these two in `scratch`, unless
+   `collected`: it has them already).  Return their count, pointing
+   `children` at them; `size` gets what else the record depends on: the
+   length of a list or tuple, the fields an instance hides. */
 static Py_ssize_t
 record_children(Encoder *e, PyObject *obj, ContainerKind kind, Fields *scratch,
-                PyObject *const **children, Py_ssize_t *size)
+                int collected, PyObject *const **children, Py_ssize_t *size)
 {
     if (kind == CONTAINER_INSTANCE) {
-        collect_fields(e, scratch, obj);
+        if (!collected) {
+            collect_fields(e, scratch, obj);
+        }
         *children = scratch->pairs;
         *size = scratch->hidden;
         return 2 * scratch->count;
@@ -1407,7 +1410,7 @@ children_unchanged(Encoder *e, const ContainerCacheEntry *entry, PyObject *obj)
     Fields scratch;             /* not zero-filled */
     PyObject *const *children;
     Py_ssize_t size;
-    Py_ssize_t n = record_children(e, obj, entry->kind, &scratch, &children, &size);
+    Py_ssize_t n = record_children(e, obj, entry->kind, &scratch, 0, &children, &size);
     if (n != entry->nchildren || size != entry->size) {
         return 0;
     }
@@ -1607,19 +1610,21 @@ keep_inline_order(ContainerCacheEntry *entry, PyObject *obj)
     return values->size;
 }
 
-/* Keep the record just written (from `start`) for `obj`: it is whole,
-   `height` levels deep and `nodes` values large, and e->need is its. */
+/* Keep the record just written (from splice->start) for `obj`: it is
+   whole, `height` levels deep and `nodes` values large, and e->need is
+   its.  An instance's `fields`, if it was encoded from them, or NULL. */
 static void
 remember_container_record(Encoder *e, ContainerCacheEntry *entry, PyObject *obj,
-                          ContainerKind kind, const Splice *splice, int height,
-                          Py_ssize_t nodes)
+                          ContainerKind kind, const Splice *splice, Fields *fields,
+                          int height, Py_ssize_t nodes)
 {
     size_t start = splice->start;
     container_entry_clear(entry);
     Fields scratch;             /* not zero-filled */
     PyObject *const *children;
     Py_ssize_t size;
-    Py_ssize_t n = record_children(e, obj, kind, &scratch, &children, &size);
+    Py_ssize_t n = record_children(e, obj, kind, fields != NULL ? fields : &scratch,
+                                   fields != NULL, &children, &size);
     if (e->b->len - start > CONTAINER_CACHE_MAX_RECORD) {
         return;
     }
@@ -1848,7 +1853,7 @@ log_record_children(Encoder *e, PyObject *obj, ContainerKind kind)
     Fields scratch;             /* not zero-filled */
     PyObject *const *children;
     Py_ssize_t size;
-    Py_ssize_t n = record_children(e, obj, kind, &scratch, &children, &size);
+    Py_ssize_t n = record_children(e, obj, kind, &scratch, 0, &children, &size);
     log_children(e, obj, kind, children, n, size);
 }
 
@@ -1877,7 +1882,8 @@ logged_block_is_current(Encoder *e, const uintptr_t *block)
     Fields scratch;             /* not zero-filled */
     PyObject *const *children;
     Py_ssize_t size;
-    Py_ssize_t n = record_children(e, obj, (ContainerKind)kind, &scratch, &children, &size);
+    Py_ssize_t n = record_children(e, obj, (ContainerKind)kind, &scratch, 0, &children,
+                                   &size);
     if ((uintptr_t)size != block[5] || (uintptr_t)n != block[6]) {
         return 0;
     }
@@ -2021,6 +2027,8 @@ encode_container(Encoder *e, PyObject *obj, ContainerKind kind)
         }
     }
     Splice splice;              /* not zero-filled: read as written */
+    Fields fields;              /* the same: 1.6 kB per instance */
+    Fields *collected = NULL;
     size_t start = splice.start = e->b->len;
     Py_ssize_t cuts = e->cuts, used = e->used - 1;
     Py_ssize_t log_len = e->w->cut_log.len, log_held = e->w->cut_log.nheld;
@@ -2053,7 +2061,7 @@ encode_container(Encoder *e, PyObject *obj, ContainerKind kind)
         break;
     default:
         if (!encode_flat_instance(e, obj)) {
-            encode_instance(e, obj);
+            collected = encode_instance(e, obj, &fields);
         }
     }
     e->depth--;
@@ -2064,8 +2072,8 @@ encode_container(Encoder *e, PyObject *obj, ContainerKind kind)
        the container is met. */
     int whole = e->cuts == cuts && !e->b->failed && !PyErr_Occurred();
     if (cacheable && whole && (cached = entry_for_record(e->w, obj, e->cbor)) != NULL) {
-        remember_container_record(e, cached, obj, kind, &splice, e->deepest - depth,
-                                  e->used - used);
+        remember_container_record(e, cached, obj, kind, &splice, collected,
+                                  e->deepest - depth, e->used - used);
     }
     if (e->logging) {
         if (whole && cached != NULL && entry_holds(cached, obj, e->cbor) &&
