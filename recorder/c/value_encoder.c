@@ -1857,6 +1857,45 @@ log_record_children(Encoder *e, PyObject *obj, ContainerKind kind)
     log_children(e, obj, kind, children, n, size);
 }
 
+/* Whether `child`, alive, is the one logged at `logged`: the same object,
+   of the same class version if it is a container. */
+static inline int
+is_logged_child(PyObject *child, const uintptr_t *logged)
+{
+    return (uintptr_t)child == logged[0] &&
+           (logged[1] == 0 || Py_TYPE(child)->tp_version_tag == logged[1]);
+}
+
+/* Whether instance `obj` has the fields its log block (`n` children, at
+   `logged`) lists, read straight from its inline attributes in the order
+   collect_fields() lists them (-1 if they are not inline). */
+static int
+inline_fields_are_logged(PyObject *obj, const uintptr_t *logged, Py_ssize_t n)
+{
+    PyDictValues *values = inline_values(obj);
+    if (values == NULL) {
+        return -1;
+    }
+    PyDictKeysObject *keys = ((PyHeapTypeObject *)Py_TYPE(obj))->ht_cached_keys;
+    const uint8_t *order = get_insertion_order_array(values);
+    Py_ssize_t child = 0;
+    for (int i = 0; i < values->size; i++) {
+        int ix = order[i];
+        PyObject *value = values->values[ix];
+        if (value == NULL) {
+            continue;
+        }
+        if (child + 2 > n || !is_logged_child(DK_UNICODE_ENTRIES(keys)[ix].me_key,
+                                              &logged[2 * child]) ||
+            !is_logged_child(value, &logged[2 * child + 2]))
+        {
+            return 0;
+        }
+        child += 2;
+    }
+    return child == n;
+}
+
 /* Whether the container a log block was made for, alive at `block[0]`,
    is still as the block shows it. */
 static int
@@ -1879,6 +1918,14 @@ logged_block_is_current(Encoder *e, const uintptr_t *block)
     {
         return 0;
     }
+    const uintptr_t *logged = &block[7];
+    /* Inline attributes are never more than the item limit: none hidden. */
+    if (kind == CONTAINER_INSTANCE && block[5] == 0) {
+        int same = inline_fields_are_logged(obj, logged, (Py_ssize_t)block[6]);
+        if (same >= 0) {
+            return same;
+        }
+    }
     Fields scratch;             /* not zero-filled */
     PyObject *const *children;
     Py_ssize_t size;
@@ -1887,12 +1934,9 @@ logged_block_is_current(Encoder *e, const uintptr_t *block)
     if ((uintptr_t)size != block[5] || (uintptr_t)n != block[6]) {
         return 0;
     }
-    const uintptr_t *logged = &block[7];
     for (Py_ssize_t i = 0; i < n; i++) {
         /* A child the same as the logged one is alive: `obj` holds it. */
-        if ((uintptr_t)children[i] != logged[2 * i] ||
-            (logged[2 * i + 1] != 0 && Py_TYPE(children[i])->tp_version_tag != logged[2 * i + 1]))
-        {
+        if (!is_logged_child(children[i], &logged[2 * i])) {
             return 0;
         }
     }
