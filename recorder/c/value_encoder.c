@@ -492,7 +492,7 @@ typedef struct {
     uint32_t len[VALUE_MAX_ITEMS];
 } Splice;
 
-static int kept_child_is_current(Encoder *e, const CachedChild *child);
+static inline int kept_child_is_current(Encoder *e, const CachedChild *child);
 
 /* Count child `obj` as encode() and put_cached_record() would, if it is
    the one `kept` keeps, with a record that is current and that the limits
@@ -1426,12 +1426,15 @@ static int cached_record_is_current(Encoder *e, ContainerCacheEntry *entry, PyOb
 
 /* Whether kept child `child`, a container alive (its holder holds it), has
    the record its holder's holds.  A child's stamp is older than its
-   holder's: the check ends. */
-static int
+   holder's: the check ends.  One found current in this encoding is so
+   without a call (the same stamp: the same container). */
+static inline int
 kept_child_is_current(Encoder *e, const CachedChild *child)
 {
-    return child->entry->stamp == child->stamp &&
-           cached_record_is_current(e, child->entry, child->obj);
+    ContainerCacheEntry *entry = child->entry;
+    return entry->stamp == child->stamp &&
+           (entry->verified == e->w->encoding ||
+            cached_record_is_current(e, entry, child->obj));
 }
 
 /* Whether the children `entry` keeps, the ones `obj` has, are current. */
