@@ -220,6 +220,40 @@ def test_renamed_class_shows_its_new_name(record, tmp_path):
 
 
 @pytest.mark.parametrize("format", ["json", "ctfs"])
+def test_arguments_stay_whole_when_the_output_is_handed_over_within_them(record, tmp_path,
+                                                                          format):
+    """A call's arguments are encoded beside the trace's output, and a type
+    they meet first goes to the output at once, which may hand it over to
+    the writer thread: a list that copies its unchanged elements from its
+    old record, in the output, must find that record where it went.  The
+    long class names make their Type events what fills the output."""
+    program = tmp_path / "handover.py"
+    program.write_text(
+        "def f(items):\n"
+        "    return len(items)\n"
+        "def main():\n"
+        "    items = [1, 2, None, 3, 4]\n"
+        "    for i in range(3000):\n"
+        "        items[1] = i % 2\n"
+        "        cls = type('C%d_%s' % (i, 'x' * 4000), (), {})\n"
+        "        items[2] = cls(); f(items)\n"
+        "main()\n")
+    recording = record(program, env={"CODETRACER_FORMAT": format,
+                                     "CODETRACER_ASSIGNMENTS": "0",
+                                     "CODETRACER_SUBEXPRESSIONS": "0"})
+    calls = []
+    pending = [recording.trace.root]
+    while pending:
+        call = pending.pop()
+        calls += [child for child in call.children if child.short_name == "f"]
+        pending += call.children
+    assert len(calls) == 3000
+    shown = [(items[0], items[1], items[2]["__type__"].split("_x")[0], items[3], items[4])
+             for items in (call.args["items"] for call in calls)]
+    assert shown == [(1, i % 2, f"__main__.C{i}", 3, 4) for i in range(3000)]
+
+
+@pytest.mark.parametrize("format", ["json", "ctfs"])
 def test_dropped_classes_are_freed(record, run_unrecorded, format):
     """The type caches do not keep a class alive: classes made in a
     function, whose instances were recorded, are collected when the program
