@@ -244,8 +244,9 @@ typedef struct {
    had, stands for its children, which are kept all the same: when a list,
    tuple or dict changes, the records of its children that did not are
    copied from its old record (each child keeps where its record lies in
-   it), as long as that is still in the trace's output.  The container itself is not kept alive (its elements may become objects
-   whose finalizers must run when the program drops it): its address is
+   it), as long as that is still in the trace's output.  The container
+   itself is not kept alive (its elements may become objects whose
+   finalizers must run when the program drops it): its address is
    compared, never dereferenced.  Only records with no cut and no cycle
    marker are kept (those depend on where the container is met), and they
    are copied only where the limits would not cut them either.  A new

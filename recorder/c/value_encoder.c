@@ -494,35 +494,53 @@ typedef struct {
 
 static inline int kept_child_is_current(Encoder *e, const CachedChild *child);
 
+/* Where the record `entry` keeps is now. */
+static inline const char *
+kept_record(const TraceWriter *w, const ContainerCacheEntry *entry)
+{
+    return entry->in_output ? w->stream.out.data + entry->record_at : entry->record.data;
+}
+
+/* Count the record `entry` keeps, whose container is counted already, if
+   the limits here would not cut it. */
+static inline int
+count_kept_record(Encoder *e, const ContainerCacheEntry *entry)
+{
+    if (e->depth + entry->height >= VALUE_MAX_DEPTH || e->limit - e->used + 1 < entry->need) {
+        return 0;
+    }
+    e->used += entry->nodes - 1;
+    e->need = entry->need;
+    if (e->depth + entry->height > e->deepest) {
+        e->deepest = e->depth + entry->height;
+    }
+    return 1;
+}
+
 /* Count child `obj` as encode() and put_cached_record() would, if it is
    the one `kept` keeps, with a record that is current and that the limits
    here would not cut. */
 static inline int
 take_unchanged_child(Encoder *e, const CachedChild *kept, PyObject *obj)
 {
-    Py_ssize_t nodes = 1, need = 1;
-    int deepest = e->deepest;
     if (kept->obj != obj) {
         return 0;
     }
-    if (kept->stamp != 0) {
-        const ContainerCacheEntry *inner = kept->entry;
-        if (!kept_child_is_current(e, kept) || e->depth + inner->height >= VALUE_MAX_DEPTH) {
+    if (kept->stamp == 0) {
+        /* A scalar: one value. */
+        if (e->used >= e->limit) {
             return 0;
         }
-        nodes = inner->nodes;
-        need = inner->need;
-        if (e->depth + inner->height > deepest) {
-            deepest = e->depth + inner->height;
-        }
+        e->used++;
+        e->need = 1;
+        return 1;
     }
-    if (e->limit - e->used < need) {
-        return 0;
+    e->used++;
+    if (kept_child_is_current(e, kept) && count_kept_record(e, kept->entry)) {
+        return 1;
     }
-    e->used += nodes;
-    e->need = need;
-    e->deepest = deepest;
-    return 1;
+    e->used--;
+    return 0;
 }
 
 /* Copy the run of elements taken so far. */
@@ -538,12 +556,9 @@ put_run(Encoder *e, Splice *splice)
     if (e->b->len + n > e->b->cap && jb_reserve(e->b, n) < 0) {
         return;
     }
-    /* The output may have been handed over since (a type met first while
-       encoding into another buffer goes to it at once). */
-    const ContainerCacheEntry *old = splice->old;
-    const char *record = old->in_output ? e->w->stream.out.data + old->record_at
-                                        : old->record.data;
-    memcpy(e->b->data + e->b->len, record + splice->run_at, n);
+    /* Looked up now: the output may have been handed over since (a type
+       met first while encoding into another buffer goes to it at once). */
+    memcpy(e->b->data + e->b->len, kept_record(e->w, splice->old) + splice->run_at, n);
     e->b->len += n;
 }
 
@@ -1071,13 +1086,13 @@ collect_fields(Encoder *e, Fields *f, PyObject *obj)
     collect_dict_fields(f, obj);
 }
 
-/* Return the fields the record shows, which the record cache keeps. */
-static Fields *
+/* The record of `obj` from its fields, collected into `fields` (where the
+   record cache finds them after). */
+static void
 encode_instance(Encoder *e, PyObject *obj, Fields *fields)
 {
     collect_fields(e, fields, obj);
     put_instance_fields(e, Py_TYPE(obj), fields);
-    return fields;
 }
 
 static int
@@ -1548,24 +1563,15 @@ cached_record_is_current(Encoder *e, ContainerCacheEntry *entry, PyObject *obj)
 static int
 put_cached_record(Encoder *e, ContainerCacheEntry *entry, PyObject *obj)
 {
-    if (!cached_record_is_current(e, entry, obj) ||
-        e->depth + entry->height >= VALUE_MAX_DEPTH || e->limit - e->used + 1 < entry->need)
-    {
+    if (!cached_record_is_current(e, entry, obj) || !count_kept_record(e, entry)) {
         return 0;
     }
     /* Room first: the record may be in e->b itself. */
     if (e->b->len + entry->record_len > e->b->cap && jb_reserve(e->b, entry->record_len) < 0) {
         return 1;
     }
-    const char *record = entry->in_output ? e->w->stream.out.data + entry->record_at
-                                          : entry->record.data;
-    memcpy(e->b->data + e->b->len, record, entry->record_len);
+    memcpy(e->b->data + e->b->len, kept_record(e->w, entry), entry->record_len);
     e->b->len += entry->record_len;
-    e->used += entry->nodes - 1;
-    e->need = entry->need;
-    if (e->depth + entry->height > e->deepest) {
-        e->deepest = e->depth + entry->height;
-    }
     return 1;
 }
 
@@ -2108,7 +2114,8 @@ encode_container(Encoder *e, PyObject *obj, ContainerKind kind)
         break;
     default:
         if (!encode_flat_instance(e, obj)) {
-            collected = encode_instance(e, obj, &fields);
+            encode_instance(e, obj, &fields);
+            collected = &fields;
         }
     }
     e->depth--;
