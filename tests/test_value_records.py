@@ -174,13 +174,14 @@ def test_each_step_shows_what_code_run_beside_the_line_changed(record, stock_pyt
 def test_floats_show_as_repr_shows_them(record, format):
     """Each float shows as its repr(): short decimals, arithmetic results,
     random bit patterns around the bounds of the recorder's own
-    shortest-repr code, powers of two and their neighbours, and the floats
-    it leaves to CPython (tiny, huge, infinite, NaN, -0.0)."""
+    shortest-repr code and of repr()'s exponent form, powers of two and
+    their neighbours, and the floats it leaves to CPython (tiny, huge,
+    infinite, NaN, -0.0)."""
     recording = record(PROGRAMS / "float_texts.py", env={"CODETRACER_FORMAT": format})
     texts = recording.stdout.split()
-    assert len(texts) == 6017
+    assert len(texts) == 6024
     recorded = [step.values["value"] for step in recording.trace.steps
-                if step.line == 25 and step.call.short_name == "main"]
+                if step.line == 26 and step.call.short_name == "main"]
     assert [value.text for value in recorded] == texts
 
 
