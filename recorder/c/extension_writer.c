@@ -43,7 +43,22 @@ ext_begin(ExtensionWriter *x, const char *tag, long long step)
     JB_LITERAL(out, "[\"");
     jb_put(out, tag, strlen(tag));
     JB_LITERAL(out, "\",");
-    if (step != x->step || x->step_len == 0) {
+    if (step == x->step + 1 && x->step >= 0 && x->step_len > 0) {
+        /* The next step, mostly: its text is the last one's plus one. */
+        int i = x->step_len - 1;
+        while (i >= 0 && x->step_text[i] == '9') {
+            x->step_text[i--] = '0';
+        }
+        if (i >= 0) {
+            x->step_text[i]++;
+        }
+        else {
+            memmove(x->step_text + 1, x->step_text, (size_t)x->step_len++);
+            x->step_text[0] = '1';
+        }
+        x->step = step;
+    }
+    else if (step != x->step || x->step_len == 0) {
         JsonBuffer text = {.data = x->step_text, .cap = sizeof(x->step_text)};
         jb_int(&text, step);
         x->step = step;

@@ -5,6 +5,20 @@
 #include "decimal_digits.h"
 
 void
+jb_int_digits(JsonBuffer *b, long long v)
+{
+    unsigned long long magnitude = v < 0 ? 0ULL - (unsigned long long)v
+                                         : (unsigned long long)v;
+    char *p = b->data + b->len;
+    if (v < 0) {
+        *p++ = '-';
+    }
+    int count = decimal_digit_count(magnitude);
+    write_decimal_digits(p, magnitude, count);
+    b->len = (size_t)(p + count - b->data);
+}
+
+void
 jb_free(JsonBuffer *b)
 {
     PyMem_RawFree(b->data);
@@ -34,29 +48,6 @@ jb_reserve(JsonBuffer *b, size_t extra)
     b->data = data;
     b->cap = cap;
     return 0;
-}
-
-void
-jb_int(JsonBuffer *b, long long v)
-{
-    /* Written by hand, straight into the buffer: snprintf() was the
-       recorder's top cost. */
-    if (b->len + 20 > b->cap && jb_reserve(b, 20) < 0) {
-        return;
-    }
-    if (v >= 0 && v < 10) {
-        b->data[b->len++] = (char)('0' + v);
-        return;
-    }
-    unsigned long long magnitude = v < 0 ? 0ULL - (unsigned long long)v
-                                         : (unsigned long long)v;
-    char *p = b->data + b->len;
-    if (v < 0) {
-        *p++ = '-';
-    }
-    int count = decimal_digit_count(magnitude);
-    write_decimal_digits(p, magnitude, count);
-    b->len = (size_t)(p + count - b->data);
 }
 
 static const char HEX[] = "0123456789abcdef";

@@ -54,7 +54,23 @@ jb_put_small(JsonBuffer *b, const char *s, size_t n)
     b->len += n;
 }
 
-void jb_int(JsonBuffer *b, long long v);
+/* jb_int() of a number of two digits or more, with room for 20 bytes. */
+void jb_int_digits(JsonBuffer *b, long long v);
+
+/* Written by hand, straight into the buffer: snprintf() was the recorder's
+   top cost.  Most numbers written (type ids, small ints) have one digit. */
+static inline void
+jb_int(JsonBuffer *b, long long v)
+{
+    if (b->len + 20 > b->cap && jb_reserve(b, 20) < 0) {
+        return;
+    }
+    if ((unsigned long long)v < 10) {
+        b->data[b->len++] = (char)('0' + v);
+        return;
+    }
+    jb_int_digits(b, v);
+}
 
 /* A JSON string literal (with quotes) from UTF-8 bytes. */
 void jb_utf8_string(JsonBuffer *b, const char *s, size_t n);

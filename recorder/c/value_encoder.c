@@ -154,6 +154,21 @@ put_text(Encoder *e, const char *utf8, size_t len)
     }
 }
 
+/* A text with nothing to escape in JSON (ASCII letters, digits and
+   signs), copied as it is. */
+static void
+put_plain_text(Encoder *e, const char *text, size_t len)
+{
+    if (e->cbor) {
+        cbor_text(e->b, text, len);
+    }
+    else {
+        jb_putc(e->b, '"');
+        jb_put(e->b, text, len);
+        jb_putc(e->b, '"');
+    }
+}
+
 /* A str's text, cut after max_chars code points. */
 static void
 put_unicode_text(Encoder *e, PyObject *str, Py_ssize_t max_chars)
@@ -385,17 +400,18 @@ encode_float(Encoder *e, PyObject *obj)
     size_t start = e->b->len;
     char fast_text[FLOAT_REPR_SIZE];
     int fast_len = float_repr(value, fast_text);
-    if (fast_len > 0) {
-        put_raw_utf8(e, fast_text, (size_t)fast_len, type_id);
+    char *text = fast_len > 0 ? fast_text
+                 : PyOS_double_to_string(value, 'r', 0, Py_DTSF_ADD_DOT_0, NULL);
+    if (text == NULL) {
+        PyErr_Clear();
+        put_marker(e, "<float not readable>");
+        return;
     }
-    else {
-        char *text = PyOS_double_to_string(value, 'r', 0, Py_DTSF_ADD_DOT_0, NULL);
-        if (text == NULL) {
-            PyErr_Clear();
-            put_marker(e, "<float not readable>");
-            return;
-        }
-        put_raw_utf8(e, text, strlen(text), type_id);
+    /* Digits, '.', 'e', signs, "inf" or "nan". */
+    PUT_HEAD(e, HEAD_RAW);
+    put_plain_text(e, text, fast_len > 0 ? (size_t)fast_len : strlen(text));
+    put_type_id(e, type_id);
+    if (text != fast_text) {
         PyMem_Free(text);
     }
     size_t len = e->b->len - start;
