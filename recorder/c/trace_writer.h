@@ -214,6 +214,14 @@ typedef struct {
     Py_ssize_t id;
 } NamedTypeEntry;
 
+/* The encoded ValueRecord of the marker of a cut ("…"), by encoding (JSON,
+   CBOR): a value cut by the size limit has hundreds of them. */
+typedef struct {
+    Py_ssize_t type_id;          /* of the marker type it was written with */
+    uint8_t len;                 /* 0: none yet */
+    char record[64];             /* read 64 bytes at a time */
+} CutMarkerRecord;
+
 /* The encoded ValueRecord of an object shown as opaque ("<module.Class
    object>"), which depends on its class alone. */
 #define OPAQUE_RECORD_SET_BITS 6
@@ -402,6 +410,7 @@ typedef struct {
     NamedTypeEntry named_types[NAMED_TYPE_CACHE_SIZE];
     SlotLayoutEntry slot_layouts[SLOT_LAYOUT_CACHE_SIZE];
     OpaqueRecordEntry opaque_records[OPAQUE_RECORD_CACHE_SIZE];
+    CutMarkerRecord cut_markers[2];
     StrCacheEntry strs[STR_CACHE_SIZE];
     FloatRecordEntry *floats;    /* FLOAT_RECORD_CACHE_SIZE, or NULL */
     ContainerCacheEntry *containers; /* CONTAINER_CACHE_SIZE, or NULL */

@@ -241,14 +241,35 @@ put_marker(Encoder *e, const char *text)
     put_raw_utf8(e, text, strlen(text), tw_builtin_type_id(e->w, BUILTIN_MARKER));
 }
 
-/* The marker of a cut, which a large value has many of. */
+/* The marker of a cut, written, and kept for the next ones. */
 static void
+put_new_ellipsis(Encoder *e, CutMarkerRecord *kept, Py_ssize_t type_id)
+{
+    size_t start = e->b->len;
+    PUT_HEAD(e, HEAD_RAW);
+    PUT_HEAD(e, "\"\xe2\x80\xa6\"", "\x63\xe2\x80\xa6");
+    put_type_id(e, type_id);
+    size_t len = e->b->len - start;
+    if (!e->b->failed && len <= sizeof(kept->record)) {
+        memcpy(kept->record, e->b->data + start, len);
+        kept->len = (uint8_t)len;
+        kept->type_id = type_id;
+    }
+}
+
+/* The marker of a cut, which a large value has many of: copied. */
+static inline void
 put_ellipsis(Encoder *e)
 {
     e->cuts++;
-    PUT_HEAD(e, HEAD_RAW);
-    PUT_HEAD(e, "\"\xe2\x80\xa6\"", "\x63\xe2\x80\xa6");
-    put_type_id(e, tw_builtin_type_id(e->w, BUILTIN_MARKER));
+    Py_ssize_t type_id = tw_builtin_type_id(e->w, BUILTIN_MARKER);
+    CutMarkerRecord *kept = &e->w->cut_markers[e->cbor];
+    if (kept->len > 0 && kept->type_id == type_id) {
+        jb_put_small(e->b, kept->record, kept->len);
+    }
+    else {
+        put_new_ellipsis(e, kept, type_id);
+    }
 }
 
 static void
@@ -1061,11 +1082,10 @@ instance_type_id(Encoder *e, PyTypeObject *tp, const Fields *f)
     return type_id;
 }
 
-/* The Struct record of an instance of `tp` with these fields. */
+/* The Struct record of an instance with these fields, of type `type_id`. */
 static void
-put_instance_fields(Encoder *e, PyTypeObject *tp, const Fields *f)
+put_instance_fields(Encoder *e, Py_ssize_t type_id, const Fields *f)
 {
-    Py_ssize_t type_id = instance_type_id(e, tp, f);
     PUT_HEAD(e, HEAD_STRUCT);
     put_array_head(e, f->count + (f->hidden > 0));
     Shares shares = {.end = e->limit};
@@ -1100,15 +1120,6 @@ collect_fields(Encoder *e, Fields *f, PyObject *obj)
         collect_slot_fields(e, f, obj);
     }
     collect_dict_fields(f, obj);
-}
-
-/* The record of `obj` from its fields, collected into `fields` (where the
-   record cache finds them after). */
-static void
-encode_instance(Encoder *e, PyObject *obj, Fields *fields)
-{
-    collect_fields(e, fields, obj);
-    put_instance_fields(e, Py_TYPE(obj), fields);
 }
 
 static int
@@ -1152,6 +1163,21 @@ inline_layout_type_id(Encoder *e, PyObject *obj, const uint8_t *order, int count
         }
     }
     return id;
+}
+
+/* The record of `obj` from its fields, collected into `fields` (where the
+   record cache finds them after).  Inline attributes name the type by
+   their layout, without the fields' names being hashed. */
+static void
+encode_instance(Encoder *e, PyObject *obj, Fields *fields)
+{
+    collect_fields(e, fields, obj);
+    PyDictValues *values = inline_values(obj);
+    Py_ssize_t type_id =
+        values != NULL
+            ? inline_layout_type_id(e, obj, get_insertion_order_array(values), values->size)
+            : instance_type_id(e, Py_TYPE(obj), fields);
+    put_instance_fields(e, type_id, fields);
 }
 
 /* The most common instance, written without the bookkeeping of containers
