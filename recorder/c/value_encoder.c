@@ -1166,15 +1166,15 @@ inline_layout_type_id(Encoder *e, PyObject *obj, const uint8_t *order, int count
 }
 
 /* The record of `obj` from its fields, collected into `fields` (where the
-   record cache finds them after).  Inline attributes name the type by
-   their layout, without the fields' names being hashed. */
+   record cache finds them after).  A few inline attributes name the type
+   by their layout (cached), without the fields' names being hashed. */
 static void
 encode_instance(Encoder *e, PyObject *obj, Fields *fields)
 {
     collect_fields(e, fields, obj);
     PyDictValues *values = inline_values(obj);
     Py_ssize_t type_id =
-        values != NULL
+        values != NULL && values->size <= INLINE_LAYOUT_FIELDS
             ? inline_layout_type_id(e, obj, get_insertion_order_array(values), values->size)
             : instance_type_id(e, Py_TYPE(obj), fields);
     put_instance_fields(e, type_id, fields);
