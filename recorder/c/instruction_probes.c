@@ -119,7 +119,10 @@ on_instruction(PyThreadState *tstate, _PyInterpreterFrame *frame,
         return DISABLE;
     }
     PyCodeObject *code = _PyFrame_GetCode(frame);
-    CodeInfo *info = code_info_get(code);
+    ThreadRecording *tr = thread_recording_of(tstate);
+    OpenFrame *of = tr != NULL ? open_frame(tr, frame) : NULL;
+    /* A recorded frame's entry knows its code's info: no lookup. */
+    CodeInfo *info = of != NULL ? of->info : code_info_get(code);
     if (info == NULL) {
         PyErr_Clear();
         return DISABLE;
@@ -128,13 +131,11 @@ on_instruction(PyThreadState *tstate, _PyInterpreterFrame *frame,
     if (info->probes == NULL || i >= info->ncodeunits || info->probes[i].roles == 0) {
         return DISABLE;
     }
-    ThreadRecording *tr = thread_recording_of(tstate);
     if (tr == NULL) {
         return CONTINUE;
     }
     const Probe *probe = &info->probes[i];
     PyObject **sp = frame->localsplus + frame->stacktop;
-    OpenFrame *of = open_frame(tr, frame);
     long long step = current_step(tr, frame);
     /* A value consumed where a new line starts was produced on the line
        before: the LINE event of this instruction has already fired. */
