@@ -54,7 +54,7 @@ jb_put_small(JsonBuffer *b, const char *s, size_t n)
     b->len += n;
 }
 
-/* jb_int() of a number of two digits or more, with room for 20 bytes. */
+/* jb_int() of a number other than 0 to 9, with room for 20 bytes. */
 void jb_int_digits(JsonBuffer *b, long long v);
 
 /* Written by hand, straight into the buffer: snprintf() was the recorder's
