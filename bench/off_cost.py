@@ -34,9 +34,8 @@ from pathlib import Path
 
 import pyperf
 
-from run import RESULTS, STOCK, WORKLOADS, pyperformance_workloads
+from run import RESULTS, ROOT, STOCK, WORKLOADS, pyperformance_workloads
 
-ROOT = Path(__file__).resolve().parent.parent
 PYTHON_CT_INTERPRETER = ROOT / "build/install/bin/python3.13"
 INSTRUCTION_TARGET = 0.005
 
