@@ -8,8 +8,8 @@ noisy run cannot sway.
 2. pyperf.  The pyperformance benchmarks of `bench/run.py --pyperformance`
    run under pyperf itself (worker processes, calibrated loops), with stock
    and with python-ct's interpreter not recording (pyperf starts its
-   workers as `python3.13 script`, without python-ct's `-X ctrace`),
-   alternating round by round.  `pyperf compare_to` then gives each
+   workers as `python3.13 script`, without python-ct's `-X ctrace`), one
+   after the other, round by round.  `pyperf compare_to` then gives each
    benchmark's ratio of means, whether it is significant, and their
    geometric mean; a table of the fastest runs' ratios follows.  On a
    shared machine the noise only ever adds time (runs of one benchmark
@@ -20,7 +20,7 @@ The pyperf suites are saved as bench/results/pyperformance-stock.json and
 bench/results/pyperformance-off.json.
 
 Usage: build/test-venv/bin/python bench/off_cost.py [--rounds N]
-       [--skip-callgrind] [--skip-pyperf]
+       [--skip-callgrind] [--skip-pyperf]     (about 2 minutes a round)
 """
 
 import argparse
@@ -90,8 +90,10 @@ def compare_pyperf(rounds):
         env.pop("CODETRACER_RECORD", None)
         scripts = pyperformance_workloads(Path(folder))
         for round_no in range(rounds):
+            # Either interpreter runs first in every other round.
+            order = list(interpreters.items())[::1 if round_no % 2 == 0 else -1]
             for script in scripts:
-                for config, interpreter in interpreters.items():
+                for config, interpreter in order:
                     proc = subprocess.run(
                         [interpreter, script, "--fast", "--quiet", "--append",
                          suites[config]], env=env, stdout=subprocess.DEVNULL,
@@ -121,8 +123,10 @@ def report_fastest_runs(suites):
 def main():
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--rounds", type=int, default=3,
-                        help="pyperf runs per benchmark and interpreter (default 3)")
+    # A slow spell can last a whole pyperf run: the fastest run needs a
+    # few runs to pick from (one round once gave nqueens 1.55x).
+    parser.add_argument("--rounds", type=int, default=5,
+                        help="pyperf runs per benchmark and interpreter (default 5)")
     parser.add_argument("--skip-callgrind", action="store_true")
     parser.add_argument("--skip-pyperf", action="store_true")
     args = parser.parse_args()
