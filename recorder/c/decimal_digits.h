@@ -25,19 +25,26 @@ decimal_digit_count(uint64_t n)
     return count > 0 ? count : 1;
 }
 
-/* Write the `count` last decimal digits of `n` (zero-padded) into
-   text[0 .. count). */
-static inline void
-write_decimal_digits(char *text, uint64_t n, int count)
+/* The two digits of n < 100 ("07" for 7). */
+static inline const char *
+decimal_pair(unsigned n)
 {
     static const char PAIRS[] =
         "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
         "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
         "8081828384858687888990919293949596979899";
+    return PAIRS + 2 * n;
+}
+
+/* Write the `count` last decimal digits of `n` (zero-padded) into
+   text[0 .. count). */
+static inline void
+write_decimal_digits(char *text, uint64_t n, int count)
+{
     char *p = text + count;
     while (p - text >= 2) {
         p -= 2;
-        memcpy(p, PAIRS + 2 * (n % 100), 2);
+        memcpy(p, decimal_pair((unsigned)(n % 100)), 2);
         n /= 100;
     }
     if (p > text) {

@@ -61,7 +61,7 @@ record_exception(ThreadRecording *tr, long long step, const char *kind,
     }
     ExtensionWriter *x = &tr->ext;
     JsonBuffer *scratch = &tr->scratch;
-    ext_begin(x, "exception", step);
+    ext_begin(x, EXT_EXCEPTION, step);
     ext_text(x, kind, strlen(kind));
     ext_int(x, function_id);
     scratch->len = 0;

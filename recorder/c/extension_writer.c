@@ -36,13 +36,34 @@ ext_abandon(ExtensionWriter *x)
     stream_abandon(&x->stream);
 }
 
+/* `["tag",` of each tag, padded so that a copy of constant size (a few
+   moves, where one of variable size is a call) reads it. */
+#define RECORD_HEAD_SIZE 16
+
+#define RECORD_HEAD(tag) {"[\"" tag "\",", sizeof("[\"" tag "\",") - 1}
+
+static const struct {
+    char text[RECORD_HEAD_SIZE];
+    uint8_t len;
+} RECORD_HEADS[] = {
+    [EXT_VALUE] = RECORD_HEAD("value"),
+    [EXT_ASSIGN] = RECORD_HEAD("assign"),
+    [EXT_DELETE] = RECORD_HEAD("delete"),
+    [EXT_EXCEPTION] = RECORD_HEAD("exception"),
+};
+
 void
-ext_begin(ExtensionWriter *x, const char *tag, long long step)
+ext_begin(ExtensionWriter *x, ExtensionTag tag, long long step)
 {
     JsonBuffer *out = &x->stream.out;
-    JB_LITERAL(out, "[\"");
-    jb_put(out, tag, strlen(tag));
-    JB_LITERAL(out, "\",");
+    /* The head, then the step's text (copied 64 bytes at a time). */
+    if (out->len + RECORD_HEAD_SIZE + sizeof(x->step_text) > out->cap &&
+        jb_reserve(out, RECORD_HEAD_SIZE + sizeof(x->step_text)) < 0)
+    {
+        return;
+    }
+    memcpy(out->data + out->len, RECORD_HEADS[tag].text, RECORD_HEAD_SIZE);
+    out->len += RECORD_HEADS[tag].len;
     if (step == x->step + 1 && x->step >= 0 && x->step_len > 0) {
         /* The next step, mostly: its text is the last one's plus one. */
         int i = x->step_len - 1;
@@ -64,7 +85,8 @@ ext_begin(ExtensionWriter *x, const char *tag, long long step)
         x->step = step;
         x->step_len = (int)text.len;
     }
-    jb_put_small(out, x->step_text, (size_t)x->step_len);
+    memcpy(out->data + out->len, x->step_text, sizeof(x->step_text));
+    out->len += (size_t)x->step_len;
 }
 
 void

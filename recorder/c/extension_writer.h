@@ -42,9 +42,16 @@ int ext_site(ExtensionWriter *x, const char *kind, const char *op,
              Py_ssize_t function_id, Py_ssize_t path_id, SourceRange range,
              PyObject *target);
 
-/* A record is ["tag", step, fields...]: begin, add fields, end.  The tag
-   is plain ASCII that needs no escape. */
-void ext_begin(ExtensionWriter *x, const char *tag, long long step);
+/* The tags of the records that follow the site definitions. */
+typedef enum {
+    EXT_VALUE,
+    EXT_ASSIGN,
+    EXT_DELETE,
+    EXT_EXCEPTION,
+} ExtensionTag;
+
+/* A record is ["tag", step, fields...]: begin, add fields, end. */
+void ext_begin(ExtensionWriter *x, ExtensionTag tag, long long step);
 void ext_int(ExtensionWriter *x, long long v);
 void ext_text(ExtensionWriter *x, const char *utf8, size_t len);
 /* Start a field and return the buffer to write its JSON into (a

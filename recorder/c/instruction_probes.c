@@ -31,7 +31,7 @@ record_store(ThreadRecording *tr, long long step, int site, PyObject *value,
         return;
     }
     ExtensionWriter *x = &tr->ext;
-    ext_begin(x, value != NULL ? "assign" : "delete", step);
+    ext_begin(x, value != NULL ? EXT_ASSIGN : EXT_DELETE, step);
     ext_int(x, site);
     if (value != NULL) {
         put_value(tr, value);
@@ -87,7 +87,7 @@ record_value(ThreadRecording *tr, CodeInfo *info, _PyInterpreterFrame *frame,
 {
     int site = code_site_id(tr, info, frame, i, role);
     if (site >= 0 && value != NULL) {
-        ext_begin(&tr->ext, "value", step);
+        ext_begin(&tr->ext, EXT_VALUE, step);
         ext_int(&tr->ext, site);
         put_value(tr, value);
         ext_end(&tr->ext);

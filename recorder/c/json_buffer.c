@@ -2,8 +2,6 @@
 
 #include "json_buffer.h"
 
-#include "decimal_digits.h"
-
 void
 jb_int_digits(JsonBuffer *b, long long v)
 {

@@ -9,6 +9,8 @@
 
 #include "Python.h"
 
+#include "decimal_digits.h"
+
 typedef struct {
     char *data;
     size_t len;
@@ -54,11 +56,12 @@ jb_put_small(JsonBuffer *b, const char *s, size_t n)
     b->len += n;
 }
 
-/* jb_int() of a number other than 0 to 9, with room for 20 bytes. */
+/* jb_int() of a number other than 0 to 99, with room for 20 bytes. */
 void jb_int_digits(JsonBuffer *b, long long v);
 
 /* Written by hand, straight into the buffer: snprintf() was the recorder's
-   top cost.  Most numbers written (type ids, small ints) have one digit. */
+   top cost.  Most numbers written (type ids, small ints, sites) have one or
+   two digits. */
 static inline void
 jb_int(JsonBuffer *b, long long v)
 {
@@ -67,6 +70,11 @@ jb_int(JsonBuffer *b, long long v)
     }
     if ((unsigned long long)v < 10) {
         b->data[b->len++] = (char)('0' + v);
+        return;
+    }
+    if ((unsigned long long)v < 100) {
+        memcpy(b->data + b->len, decimal_pair((unsigned)v), 2);
+        b->len += 2;
         return;
     }
     jb_int_digits(b, v);
