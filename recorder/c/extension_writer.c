@@ -56,7 +56,9 @@ void
 ext_begin(ExtensionWriter *x, ExtensionTag tag, long long step)
 {
     JsonBuffer *out = &x->stream.out;
-    /* The head, then the step's text (copied 64 bytes at a time). */
+    /* The head, then the step's text (copied 64 bytes at a time, as
+       jb_put_small() does), under one reservation: a second check of
+       room cost 0.4% of numeric_loop's instructions with everything on. */
     if (out->len + RECORD_HEAD_SIZE + sizeof(x->step_text) > out->cap &&
         jb_reserve(out, RECORD_HEAD_SIZE + sizeof(x->step_text)) < 0)
     {
